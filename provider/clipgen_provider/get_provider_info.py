@@ -1,0 +1,109 @@
+"""Provider metadata that Airflow discovers through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clipgen_provider import __version__
+
+_DOCS_URL = "https://github.com/clipgen/airflow-provider-clipgen/tree/main/docs"
+
+
+def _api_connection_type(
+    *,
+    conn_type: str,
+    hook_class: str,
+    hook_name: str,
+    key_label: str,
+    key_placeholder: str,
+    default_base_url: str,
+    extra_fields: dict[str, Any],
+) -> dict[str, Any]:
+    """Describe one API-key connection type: key in ``password``, base URL in ``host``."""
+    return {
+        "hook-class-name": hook_class,
+        "hook-name": hook_name,
+        "connection-type": conn_type,
+        "conn-fields": extra_fields,
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "login", "extra"],
+            "relabeling": {"host": "Base URL", "password": key_label},
+            "placeholders": {
+                "host": f"{default_base_url} (default; http:// only for localhost)",
+                "password": key_placeholder,
+                "description": f"{hook_name} account used by this Airflow deployment",
+            },
+        },
+    }
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider description Airflow's ProvidersManager reads."""
+    return {
+        "package-name": "airflow-provider-clipgen",
+        "name": "Clipgen (Clipia and Clipwise)",
+        "description": "Generate images, video, speech and music with Clipia and Clipwise from Airflow DAGs.",
+        "versions": [__version__],
+        "documentation-url": _DOCS_URL,
+        "integrations": [
+            {
+                "integration-name": "Clipia",
+                "external-doc-url": "https://api.clipia.ai",
+                "tags": ["service"],
+            },
+            {
+                "integration-name": "Clipwise",
+                "external-doc-url": "https://app.clipwise.ai",
+                "tags": ["service"],
+            },
+        ],
+        "hooks": [
+            {"integration-name": "Clipia", "python-modules": ["clipgen_provider.hooks.clipia"]},
+            {"integration-name": "Clipwise", "python-modules": ["clipgen_provider.hooks.clipwise"]},
+        ],
+        "operators": [
+            {"integration-name": "Clipia", "python-modules": ["clipgen_provider.operators.clipia"]},
+            {"integration-name": "Clipwise", "python-modules": ["clipgen_provider.operators.clipwise"]},
+        ],
+        "sensors": [
+            {"integration-name": "Clipia", "python-modules": ["clipgen_provider.sensors.clipia"]},
+            {"integration-name": "Clipwise", "python-modules": ["clipgen_provider.sensors.clipwise"]},
+        ],
+        "triggers": [
+            {"integration-name": "Clipia", "python-modules": ["clipgen_provider.triggers.clipia"]},
+            {"integration-name": "Clipwise", "python-modules": ["clipgen_provider.triggers.clipwise"]},
+        ],
+        "connection-types": [
+            _api_connection_type(
+                conn_type="clipia",
+                hook_class="clipgen_provider.hooks.clipia.ClipiaHook",
+                hook_name="Clipia",
+                key_label="API key",
+                key_placeholder="clipia_live_... or clipia_test_...",
+                default_base_url="https://api.clipia.ai",
+                extra_fields={
+                    "webhook_secrets": {
+                        "label": "Webhook signing secret(s)",
+                        "description": "Comma-separated; every listed secret is accepted (rotation).",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "webhook_base_url": {
+                        "label": "Public webhook base URL",
+                        "description": "Address at which Clipia reaches this deployment's API servers, "
+                        "e.g. https://airflow.example.com",
+                        "schema": {"type": ["string", "null"], "format": "url"},
+                    },
+                },
+            ),
+            _api_connection_type(
+                conn_type="clipwise",
+                hook_class="clipgen_provider.hooks.clipwise.ClipwiseHook",
+                hook_name="Clipwise",
+                key_label="API token",
+                key_placeholder="cw_live_...",
+                default_base_url="https://app.clipwise.ai",
+                extra_fields={},
+            ),
+        ],
+        "extra-links": [],
+    }
