@@ -1,0 +1,1 @@
+"""Hooks: authenticated HTTP access to the Clipia and Clipwise APIs."""

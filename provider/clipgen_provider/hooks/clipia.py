@@ -1,0 +1,131 @@
+"""Hook for the Clipia queue API: submit, status, result, catalog, estimate, account."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from clipgen_provider.exceptions import ClipiaApiError
+from clipgen_provider.hooks._base import ClipgenApiHook
+from clipgen_provider.hooks._transport import quote_segment
+
+#: statuses after which a request never changes again
+TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELED"})
+
+
+class ClipiaHook(ClipgenApiHook):
+    """Talk to Clipia with the API key of a ``clipia`` connection.
+
+    :param clipia_conn_id: the connection: API key in *Password*, base URL in *Host* (default
+        ``https://api.clipia.ai``), extras ``webhook_secrets`` and ``webhook_base_url``.
+    """
+
+    conn_name_attr = "clipia_conn_id"
+    default_conn_name = "clipia_default"
+    conn_type = "clipia"
+    hook_name = "Clipia"
+
+    api_name: ClassVar[str] = "Clipia"
+    default_base_url: ClassVar[str] = "https://api.clipia.ai"
+    error_cls = ClipiaApiError
+    test_path: ClassVar[str] = "/v1/account"
+
+    def __init__(self, clipia_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(clipia_conn_id, **kwargs)
+
+    # -- queue ------------------------------------------------------------------------------
+    def submit(
+        self,
+        model: str,
+        input: dict[str, Any],
+        *,
+        webhook_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Queue a generation; returns ``{request_id, status, queue_position, cost, warnings, ...}``.
+
+        One ``Idempotency-Key`` (a new UUID v4 unless given) is sent with every retry of this
+        submit, so a retried submit never creates, or charges for, a second generation.
+        """
+        body: dict[str, Any] = {"input": input}
+        if webhook_url:
+            body["webhook_url"] = webhook_url
+        key = idempotency_key or str(uuid.uuid4())
+        response = self.get_conn().request(
+            "POST", f"/v1/models/{quote_segment(model)}", json=body, headers={"Idempotency-Key": key}
+        )
+        return dict(response.data)
+
+    def get_status(self, request_id: str) -> dict[str, Any]:
+        """Status, queue position, progress and logs of a request."""
+        return dict(self.get_conn().request("GET", self._status_path(request_id)).data)
+
+    async def aget_status(self, request_id: str) -> dict[str, Any]:
+        """Async twin of :meth:`get_status`."""
+        return dict((await (await self.aget_conn()).arequest("GET", self._status_path(request_id))).data)
+
+    def get_result(self, request_id: str) -> dict[str, Any]:
+        """The request's result; while it is not terminal only its lifecycle fields (HTTP 202)."""
+        return dict(self.get_conn().request("GET", self._result_path(request_id)).data)
+
+    async def aget_result(self, request_id: str) -> dict[str, Any]:
+        """Async twin of :meth:`get_result`."""
+        return dict((await (await self.aget_conn()).arequest("GET", self._result_path(request_id))).data)
+
+    # -- catalog, estimate, account ---------------------------------------------------------
+    def list_models(self) -> list[dict[str, Any]]:
+        """Every model in the catalog."""
+        return list(self.get_conn().request("GET", "/v1/models").data["data"])
+
+    async def alist_models(self) -> list[dict[str, Any]]:
+        """Async twin of :meth:`list_models`."""
+        return list((await (await self.aget_conn()).arequest("GET", "/v1/models")).data["data"])
+
+    def get_model(self, slug: str) -> dict[str, Any]:
+        """One model: pricing, input schema, text limits."""
+        return dict(self.get_conn().request("GET", self._model_path(slug)).data)
+
+    async def aget_model(self, slug: str) -> dict[str, Any]:
+        """Async twin of :meth:`get_model`."""
+        return dict((await (await self.aget_conn()).arequest("GET", self._model_path(slug))).data)
+
+    def estimate(self, model: str, input: dict[str, Any]) -> dict[str, Any]:
+        """Credits a submit of ``input`` would cost, and the input keys the model would ignore."""
+        path = f"{self._model_path(model)}/estimate"
+        return dict(self.get_conn().request("POST", path, json={"input": input}).data)
+
+    def get_account(self) -> dict[str, Any]:
+        """Balance and 30-day usage of the key's account."""
+        return dict(self.get_conn().request("GET", "/v1/account").data)
+
+    async def aget_account(self) -> dict[str, Any]:
+        """Async twin of :meth:`get_account`."""
+        return dict((await (await self.aget_conn()).arequest("GET", "/v1/account")).data)
+
+    # -- connection extras ------------------------------------------------------------------
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """Signing secrets from the connection (comma-separated); every one is accepted."""
+        raw = self.connection_extras.get("webhook_secrets") or ""
+        if isinstance(raw, str):
+            raw = raw.split(",")
+        return [secret.strip() for secret in raw if secret and secret.strip()]
+
+    @property
+    def webhook_base_url(self) -> str | None:
+        """Public base URL at which Clipia can reach this deployment's API servers."""
+        value = self.connection_extras.get("webhook_base_url")
+        return str(value).rstrip("/") if value else None
+
+    # -- paths --------------------------------------------------------------------------------
+    @staticmethod
+    def _model_path(slug: str) -> str:
+        return f"/v1/models/{quote_segment(slug)}"
+
+    @staticmethod
+    def _status_path(request_id: str) -> str:
+        return f"/v1/requests/{quote_segment(request_id)}/status"
+
+    @staticmethod
+    def _result_path(request_id: str) -> str:
+        return f"/v1/requests/{quote_segment(request_id)}"
