@@ -14,6 +14,24 @@ from typing import Any
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
+#: what to do next, by API error code; appended to the error message
+ACTION_HINTS: dict[str, str] = {
+    "invalid_api_key": "check the API key in the connection's Password field",
+    "insufficient_credits": "top up credits on the account, or lower the request's cost",
+    "subscription_required": "this model needs an active plan; topping up credits does not help",
+    "insufficient_scope": "use a key or token that has the scope named above",
+    "model_not_found": "check the model slug against the catalog (ClipiaHook.list_models())",
+    "model_input_invalid": "fix the input named above; the model's input_schema lists what it accepts",
+    "webhook_url_invalid": "pass an absolute https:// webhook URL",
+    "idempotency_key_reuse": "use a new idempotency key for a changed input",
+    "rate_limit_exceeded": "lower the request rate (Airflow pools help) or wait",
+    "concurrency_limit_exceeded": "run fewer generations at once (an Airflow pool caps them)",
+    "invalid_argument": "fix the parameters named in the details",
+    "invalid_upload": "check the file: it must exist, be non-empty and be of a supported type",
+    "unsupported_cancellation": "the job can no longer be cancelled; it will finish on its own",
+}
+
+
 class ClipgenError(Exception):
     """Base class of every error the provider raises on purpose."""
 
@@ -74,6 +92,8 @@ class ClipgenApiError(ClipgenError):
             text += f" (details: {self.details})"
         if self.request_id:
             text += f" [request_id={self.request_id}]"
+        if self.code in ACTION_HINTS:
+            text += f". What to do: {ACTION_HINTS[self.code]}."
         return text
 
 

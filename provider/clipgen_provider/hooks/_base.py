@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 from airflow.sdk import BaseHook, Connection
@@ -119,7 +120,8 @@ class ClipgenApiHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated GET; a message that says what to fix when it fails."""
         try:
-            transport = self.get_conn()
+            # one attempt: the person pressing "Test" wants an answer now, not after backoff
+            transport = dataclasses.replace(self.get_conn(), retry=RetryPolicy(max_attempts=1))
             transport.request("GET", self.test_path)
         except ClipgenConfigError as err:
             return False, str(err)

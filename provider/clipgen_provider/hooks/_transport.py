@@ -177,7 +177,7 @@ class ApiTransport:
     api_key: str = field(repr=False)
     error_cls: type[ClipgenApiError]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     log: logging.Logger | Any = field(default_factory=lambda: logging.getLogger(__name__), repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     asleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
@@ -225,7 +225,7 @@ class ApiTransport:
         return pause
 
     def _network_error(self, err: httpx.HTTPError, what: str) -> ClipgenApiError:
-        return self.error_cls(f"{what}: {type(err).__name__}: {err}", code="network_error")
+        return self.error_cls(f"{what}: {type(err).__name__}: {err}")
 
     def request(
         self,

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from clipgen_provider.exceptions import ClipiaApiError
 from clipgen_provider.hooks._base import ClipgenApiHook
 from clipgen_provider.hooks._transport import quote_segment
+from clipgen_provider.jobs import JobState
 
 #: statuses after which a request never changes again
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELED"})
@@ -129,3 +130,48 @@ class ClipiaHook(ClipgenApiHook):
     @staticmethod
     def _result_path(request_id: str) -> str:
         return f"/v1/requests/{quote_segment(request_id)}"
+
+
+def clipia_job_state(status: dict[str, Any]) -> JobState:
+    """Map a Clipia status (or result) answer to the provider's neutral :class:`JobState`."""
+    remote = str(status.get("status"))
+    error = status.get("error")
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("code")
+    return JobState(
+        job_id=str(status.get("request_id")),
+        status=remote,
+        terminal=remote in TERMINAL_STATUSES,
+        succeeded=remote == "COMPLETED",
+        queue_position=status.get("queue_position") if remote == "IN_QUEUE" else None,
+        progress=status.get("progress") if remote == "IN_PROGRESS" else None,
+        error=str(error) if error else None,
+    )
+
+
+def media_urls(output: dict[str, Any] | None) -> list[str]:
+    """Every media URL in a Clipia ``output``: images, video, audio tracks (no duplicates)."""
+    if not output:
+        return []
+    items: list[Any] = [*output.get("images", []), output.get("video"), output.get("audio")]
+    items += output.get("audios", [])
+    urls: list[str] = []
+    for item in items:
+        url = item.get("url") if isinstance(item, dict) else None
+        if url and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def result_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The XCom-ready digest of a finished Clipia result, with every media URL listed."""
+    return {
+        "request_id": result.get("request_id"),
+        "status": result.get("status"),
+        "model": result.get("model"),
+        "output": result.get("output"),
+        "cost": result.get("cost"),
+        "media_urls": media_urls(result.get("output")),
+        "created_at": result.get("created_at"),
+        "completed_at": result.get("completed_at"),
+    }

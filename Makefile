@@ -1,0 +1,10 @@
+.PHONY: setup demo test
+
+setup:  ## create .venv and install the provider, the sandbox and the dev tools
+	bash scripts/setup.sh
+
+demo: setup  ## start the sandbox, run the example DAGs end to end with deferral, print the media
+	.venv/bin/python scripts/run_demo.py
+
+test: setup  ## lint, type-check and run every test
+	bash scripts/test.sh

@@ -1,0 +1,51 @@
+"""Clipia: generate a product image, then animate it into a short video.
+
+Two paid generations chained through XCom: the video step reads the image's URL from the image
+step's result. Both steps defer while the media renders, so no worker slot is held, and both carry
+an idempotency key tied to their task instance, so a retry never pays twice.
+
+Run it offline against the local sandbox with the README's first command.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from clipgen_provider.operators.clipia import ClipiaGenerateOperator
+
+with DAG(
+    dag_id="clipia_image_to_video",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["clipgen", "clipia", "example"],
+    doc_md=__doc__,
+) as dag:
+    # [START howto_operator_clipia_generate]
+    generate_image = ClipiaGenerateOperator(
+        task_id="generate_image",
+        model="nano-banana-2",
+        input={
+            "prompt": "A ceramic coffee mug on a sunlit oak table, product photo, {{ ds }}",
+            "aspect_ratio": "16:9",
+        },
+        deferrable=True,
+        poll_interval=1,
+    )
+
+    animate_image = ClipiaGenerateOperator(
+        task_id="animate_image",
+        model="seedance-2-fast-i2v",
+        input={
+            "prompt": "Slow camera orbit around the mug, steam rising",
+            "image_url": "{{ ti.xcom_pull(task_ids='generate_image')['media_urls'][0] }}",
+            "duration": 4,
+        },
+        deferrable=True,
+        poll_interval=1,
+    )
+    # [END howto_operator_clipia_generate]
+
+    generate_image >> animate_image

@@ -1,0 +1,1 @@
+"""Operators for the Clipia and Clipwise APIs."""

@@ -1,0 +1,217 @@
+"""The submit-once-then-wait flow shared by every operator that starts a paid remote job.
+
+:class:`ClipgenJobOperator` owns what must be identical for Clipia and Clipwise: the idempotent,
+crash-safe submission recorded in the task's ledger, re-attaching on retry, the absolute deadline,
+deferring to a trigger (or running that same trigger's wait on the worker when
+``deferrable=False``), validating the trigger's event, and failing fast on permanent errors so they
+do not burn Airflow retries. Subclasses supply the API calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from airflow.sdk import BaseOperator, Context, conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowTaskTimeout
+
+from clipgen_provider.exceptions import ClipgenApiError, ClipgenConfigError, ClipgenJobFailed
+from clipgen_provider.jobs import EVENT_STATUSES, JobState
+from clipgen_provider.operators._ledger import JobLedger, task_identity_key
+from clipgen_provider.triggers._polling import JobPollingTrigger
+
+
+@contextmanager
+def fail_fast_on_permanent_errors() -> Iterator[None]:
+    """Turn permanent errors into ``AirflowFailException`` (no retry); let transient ones retry."""
+    try:
+        yield
+    except ClipgenConfigError as err:
+        raise AirflowFailException(str(err)) from err
+    except ClipgenApiError as err:
+        if err.is_transient:
+            raise
+        raise AirflowFailException(str(err)) from err
+
+
+async def _first_event(trigger: JobPollingTrigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise AirflowException(f"{trigger.job_label}: the wait ended without an event")
+
+
+class ClipgenJobOperator(BaseOperator):
+    """Submit one paid remote job at most once per task instance, then wait for it.
+
+    :param idempotency_key: key sent with the submit; default: derived from the task instance
+        (dag, task, run, map index), so a retry or a crashed worker never submits twice.
+    :param deferrable: free the worker slot while the job runs (default: Airflow's
+        ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status polls.
+    :param wait_timeout: longest wait for the job (seconds or timedelta); default: the task's
+        ``execution_timeout``, which Airflow itself does not apply while a task is deferred.
+    """
+
+    #: task_state_store key of the ledger
+    ledger_name: ClassVar[str]
+    #: XCom key under which the job id is pushed before waiting
+    job_id_xcom_key: ClassVar[str]
+    #: how log lines and errors name a job, e.g. "Clipia request"
+    job_noun: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        idempotency_key: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 5.0,
+        wait_timeout: timedelta | float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if poll_interval <= 0:
+            raise ClipgenConfigError(
+                f"poll_interval must be a positive number of seconds, not {poll_interval}"
+            )
+        self.idempotency_key = idempotency_key
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.wait_timeout = wait_timeout
+
+    # -- what a subclass provides ------------------------------------------------------------
+    @abstractmethod
+    def submit_job(self, context: Context, idempotency_key: str) -> str:
+        """Submit the job with ``idempotency_key``; return its id."""
+
+    @abstractmethod
+    def read_job(self, job_id: str) -> JobState:
+        """Read the job's state once (sync)."""
+
+    @abstractmethod
+    def complete_job(self, context: Context, job_id: str) -> Any:
+        """Fetch the finished job's outputs; return the task's XCom value."""
+
+    @abstractmethod
+    def make_trigger(self, job_id: str, deadline: float | None) -> JobPollingTrigger:
+        """The trigger that waits for ``job_id``."""
+
+    def describe_failure(self, job_id: str, event: dict[str, Any]) -> str:
+        """Why the job failed, in the API's words (default: the trigger's message)."""
+        return str(event.get("message"))
+
+    def on_job_timeout(self, job_id: str) -> None:
+        """React to the deadline passing while the job still runs (cancel it, or say it runs on)."""
+
+    # -- the flow ---------------------------------------------------------------------------
+    def execute(self, context: Context) -> Any:
+        """Submit (or re-attach to) the job, then defer or wait on the worker."""
+        with fail_fast_on_permanent_errors():
+            job_id, state = self._submit_or_resume(context)
+            context["ti"].xcom_push(key=self.job_id_xcom_key, value=job_id)
+            if state is not None and state.succeeded:
+                return self.complete_job(context, job_id)
+            deadline = self._deadline()
+            trigger = self.make_trigger(job_id, deadline)
+            if self.deferrable:
+                self.defer(trigger=trigger, method_name="execute_complete")
+            event = asyncio.run(_first_event(trigger))
+        return self.execute_complete(context, event)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger's event: return outputs, or fail with the reason."""
+        if (
+            not isinstance(event, dict)
+            or event.get("status") not in EVENT_STATUSES
+            or not event.get("job_id")
+        ):
+            raise AirflowException(f"{self.job_noun}: unexpected trigger event {event!r}")
+        job_id = str(event["job_id"])
+        with fail_fast_on_permanent_errors():
+            if event["status"] == "success":
+                return self.complete_job(context, job_id)
+            if event["status"] == "failed":
+                raise ClipgenJobFailed(
+                    f"{self.job_noun} {job_id} ended {event.get('remote_status')}: "
+                    f"{self.describe_failure(job_id, event)}. A retry of this task submits a new job "
+                    f"(a failed or cancelled job is not charged).",
+                    job_id=job_id,
+                    status=str(event.get("remote_status")),
+                )
+            if event["status"] == "timeout":
+                self.on_job_timeout(job_id)
+                raise AirflowTaskTimeout(f"{event['message']}; a retry re-attaches to the same job.")
+        raise AirflowException(f"{event['message']}. A retry re-attaches to the same job.")
+
+    def _deadline(self) -> float | None:
+        limit = self.wait_timeout if self.wait_timeout is not None else self.execution_timeout
+        if limit is None:
+            return None
+        seconds = limit.total_seconds() if isinstance(limit, timedelta) else float(limit)
+        return time.time() + seconds
+
+    def _submit_or_resume(self, context: Context) -> tuple[str, JobState | None]:
+        """Return the job this try waits for, submitting only when no earlier try left one usable."""
+        ledger = JobLedger(context, self.ledger_name)
+        base_key = self.idempotency_key or task_identity_key(context, self.ledger_name)
+        try_key = f"{base_key}:try{context['ti'].try_number}"
+        record = ledger.load()
+        key = base_key
+        if record and record.get("job_id"):
+            state = self.read_job(record["job_id"])
+            if not state.terminal:
+                self.log.info(
+                    "Re-attaching to %s %s started by an earlier try (%s); not submitting again.",
+                    self.job_noun,
+                    state.job_id,
+                    state.describe(),
+                )
+                return state.job_id, state
+            if state.succeeded:
+                self.log.info(
+                    "%s %s already completed in an earlier try; using its result, no new charge.",
+                    self.job_noun,
+                    state.job_id,
+                )
+                return state.job_id, state
+            self.log.warning(
+                "%s %s ended %s in an earlier try; submitting a new one.",
+                self.job_noun,
+                state.job_id,
+                state.describe(),
+            )
+            key = try_key
+        elif record:
+            key = record["key"]
+            self.log.warning(
+                "An earlier try stopped while submitting; resubmitting with its idempotency key so the "
+                "API returns that same job instead of charging for a new one."
+            )
+        if not ledger.durable:
+            self.log.warning("No task_state_store in this Airflow runtime: a retry cannot re-attach.")
+        return self._submit_recorded(context, ledger, key, try_key), None
+
+    def _submit_recorded(self, context: Context, ledger: JobLedger, key: str, try_key: str) -> str:
+        """Record the key, submit, record the job id; a reused key with a new input gets ``try_key``."""
+        ledger.save(key=key, job_id=None)
+        try:
+            job_id = self.submit_job(context, key)
+        except ClipgenApiError as err:
+            if err.code != "idempotency_key_reuse" or key == try_key:
+                raise
+            self.log.warning(
+                "The idempotency key %s was already used with a different input (the input changed "
+                "since an earlier try, whose job may still be charged). Submitting with the try-scoped "
+                "key %s instead.",
+                key,
+                try_key,
+            )
+            key = try_key
+            ledger.save(key=key, job_id=None)
+            job_id = self.submit_job(context, key)
+        ledger.save(key=key, job_id=job_id)
+        return job_id

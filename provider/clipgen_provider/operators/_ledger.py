@@ -1,0 +1,62 @@
+"""Where a task instance records what it submitted, so no retry, crash or restart pays twice.
+
+The ledger lives in Airflow 3.3's ``task_state_store``, which survives deferrals and tries of one
+task instance. The intended idempotency key is written *before* the submit and the job id right
+after it: a worker that dies anywhere in between leaves the key behind, and the next try resubmits
+with that same key, which the API resolves to the same job without a second charge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from airflow.sdk import Context
+
+_NEVER_EXPIRE: Any = None
+
+
+def _never_expire() -> Any:
+    """``NEVER_EXPIRE`` from the Task SDK, imported when first needed (keeps DAG parsing light)."""
+    global _NEVER_EXPIRE
+    if _NEVER_EXPIRE is None:
+        from airflow.sdk.execution_time.context import NEVER_EXPIRE
+
+        _NEVER_EXPIRE = NEVER_EXPIRE
+    return _NEVER_EXPIRE
+
+
+def task_identity_key(context: Context, namespace: str) -> str:
+    """A stable idempotency key for this task instance: dag, task, run and map index, hashed."""
+    ti = context["ti"]
+    identity = f"{namespace}/{ti.dag_id}/{ti.task_id}/{ti.run_id}/{ti.map_index}"
+    return f"airflow-{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
+
+
+class JobLedger:
+    """One task instance's record of its submission: ``{"key": ..., "job_id": ... | None}``."""
+
+    def __init__(self, context: Context, name: str) -> None:
+        self._store = context.get("task_state_store")
+        self._name = name
+        self._memory: dict[str, Any] | None = None
+
+    @property
+    def durable(self) -> bool:
+        """False when the Airflow runtime gives no ``task_state_store`` (then retries cannot resume)."""
+        return self._store is not None
+
+    def load(self) -> dict[str, Any] | None:
+        """The last record, or None if this task instance never submitted."""
+        if self._store is None:
+            return self._memory
+        value = self._store.get(self._name)
+        return dict(value) if isinstance(value, dict) else None
+
+    def save(self, *, key: str, job_id: str | None) -> None:
+        """Record the key about to be used (``job_id=None``) or the job it created."""
+        record: dict[str, Any] = {"key": key, "job_id": job_id}
+        if self._store is None:
+            self._memory = record
+        else:
+            self._store.set(self._name, record, retention=_never_expire())

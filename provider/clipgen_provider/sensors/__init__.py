@@ -1,0 +1,1 @@
+"""Sensors that wait for jobs submitted elsewhere (another task, another system)."""

@@ -1,0 +1,1 @@
+"""Deferrable triggers: wait for remote jobs without holding a worker slot."""

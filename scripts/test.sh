@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Lint, type-check, build the docs and run the whole test suite (needs no services).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff"; ruff check provider dags tests scripts; ruff format --check provider dags tests scripts
+echo "== mypy"; mypy
+echo "== pytest"; python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,35 @@
+"""Shared fixtures of the integration tests: one real sandbox process per session, per-test keys."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from clipgen_provider.sandbox.server import SandboxServer
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """The sandbox of both APIs over loopback on a free port, with fast jobs."""
+    with SandboxServer() as server:
+        server.update_settings(queue_seconds=0.3, run_seconds=0.8)
+        yield server
+
+
+@pytest.fixture
+def clipia_key() -> str:
+    """A fresh Clipia test key: the sandbox keeps one account per key, so tests never share state."""
+    return f"clipia_test_{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def clipia_conn(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer, clipia_key: str) -> str:
+    """``clipia_default`` pointed at the sandbox with this test's key; returns the key."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CLIPIA_DEFAULT",
+        json.dumps({"conn_type": "clipia", "host": sandbox.url, "password": clipia_key}),
+    )
+    return clipia_key
