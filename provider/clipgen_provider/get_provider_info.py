@@ -106,4 +106,5 @@ def get_provider_info() -> dict[str, Any]:
             ),
         ],
         "extra-links": [],
+        "plugins": [{"name": "clipgen", "plugin-class": "clipgen_provider.plugins.ClipgenPlugin"}],
     }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -33,3 +36,10 @@ def clipia_conn(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer, clipia_
         json.dumps({"conn_type": "clipia", "host": sandbox.url, "password": clipia_key}),
     )
     return clipia_key
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A migrated SQLite metadata database in the test session's AIRFLOW_HOME."""
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)

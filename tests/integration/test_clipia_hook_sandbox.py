@@ -34,7 +34,8 @@ def hook(clipia_conn) -> ClipiaHook:
 
 def keyed_hook(monkeypatch, sandbox, key: str) -> ClipiaHook:
     monkeypatch.setenv(
-        "AIRFLOW_CONN_CLIPIA_DEFAULT", json.dumps({"conn_type": "clipia", "host": sandbox.url, "password": key})
+        "AIRFLOW_CONN_CLIPIA_DEFAULT",
+        json.dumps({"conn_type": "clipia", "host": sandbox.url, "password": key}),
     )
     return ClipiaHook(retry=RetryPolicy(max_attempts=1))
 
@@ -57,14 +58,22 @@ def test_submit_status_result_lifecycle(hook):
 
 
 def test_unknown_input_keys_come_back_as_warnings(hook):
-    submitted = hook.submit("seedance-2-fast-t2v", {"prompt": "city", "duration": 4, "image_url": "x", "zzz": 1})
+    submitted = hook.submit(
+        "seedance-2-fast-t2v", {"prompt": "city", "duration": 4, "image_url": "x", "zzz": 1}
+    )
     by_param = {w["parameter"]: w["code"] for w in submitted["warnings"]}
     assert by_param == {"image_url": "unsupported_parameter", "zzz": "unknown_parameter"}
 
 
 def test_catalog_estimate_and_account(hook):
     models = {m["slug"]: m for m in hook.list_models()}
-    for slug in ("nano-banana-2", "seedance-2-fast-t2v", "seedance-2-fast-i2v", "gemini-3-1-flash-tts", "suno-music"):
+    for slug in (
+        "nano-banana-2",
+        "seedance-2-fast-t2v",
+        "seedance-2-fast-i2v",
+        "gemini-3-1-flash-tts",
+        "suno-music",
+    ):
         assert {"id", "type", "pricing", "input_schema"} <= models[slug].keys()
     assert "text_limits" in hook.get_model("gemini-3-1-flash-tts")
     short = hook.estimate("seedance-2-fast-t2v", {"prompt": "x", "duration": 4})["credits"]
@@ -145,7 +154,9 @@ def test_account_errors(monkeypatch, sandbox, prefix, model, status, code):
 
 
 def test_rate_limit_retry_after_seconds_then_success(hook, sandbox, clipia_key):
-    sandbox.add_fault(method="POST", path="/v1/models/", status=429, code="rate_limit_exceeded", retry_after="1")
+    sandbox.add_fault(
+        method="POST", path="/v1/models/", status=429, code="rate_limit_exceeded", retry_after="1"
+    )
     started = time.monotonic()
     assert hook.submit("nano-banana-2", {"prompt": "x"})["request_id"]
     assert time.monotonic() - started >= 0.9
@@ -153,7 +164,9 @@ def test_rate_limit_retry_after_seconds_then_success(hook, sandbox, clipia_key):
 
 def test_rate_limit_retry_after_http_date(hook, sandbox):
     when = email.utils.formatdate(time.time() + 2, usegmt=True)
-    sandbox.add_fault(method="GET", path="/v1/account", status=429, code="concurrency_limit_exceeded", retry_after=when)
+    sandbox.add_fault(
+        method="GET", path="/v1/account", status=429, code="concurrency_limit_exceeded", retry_after=when
+    )
     started = time.monotonic()
     hook.get_account()
     assert time.monotonic() - started >= 0.5

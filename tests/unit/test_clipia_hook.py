@@ -28,7 +28,9 @@ class Recorder:
 
 @pytest.fixture
 def connect(monkeypatch):
-    def _connect(*responses: httpx.Response, host: str = "https://api.clipia.ai") -> tuple[ClipiaHook, Recorder]:
+    def _connect(
+        *responses: httpx.Response, host: str = "https://api.clipia.ai"
+    ) -> tuple[ClipiaHook, Recorder]:
         monkeypatch.setenv(
             "AIRFLOW_CONN_CLIPIA_DEFAULT", json.dumps({"conn_type": "clipia", "host": host, "password": KEY})
         )
@@ -45,11 +47,15 @@ def connect(monkeypatch):
 
 
 def submitted(request_id: str = "req_1") -> httpx.Response:
-    return httpx.Response(200, json={"request_id": request_id, "status": "IN_QUEUE", "cost": 4, "warnings": []})
+    return httpx.Response(
+        200, json={"request_id": request_id, "status": "IN_QUEUE", "cost": 4, "warnings": []}
+    )
 
 
 def error(status: int, code: str, **headers: str) -> httpx.Response:
-    return httpx.Response(status, json={"error": {"code": code, "message": code, "type": "x"}}, headers=headers)
+    return httpx.Response(
+        status, json={"error": {"code": code, "message": code, "type": "x"}}, headers=headers
+    )
 
 
 def test_submit_request_shape(connect):
@@ -81,7 +87,7 @@ def test_one_generated_idempotency_key_across_retries(connect):
 
 
 def test_retry_after_wins_over_backoff(connect):
-    hook, server = connect(error(429, "rate_limit_exceeded", **{"Retry-After": "7"}), submitted())
+    hook, _ = connect(error(429, "rate_limit_exceeded", **{"Retry-After": "7"}), submitted())
     hook.submit("m", {"prompt": "x"})
     assert connect.pauses == [7.0]
 
@@ -186,7 +192,10 @@ def test_default_base_url_and_webhook_extras(monkeypatch):
             {
                 "conn_type": "clipia",
                 "password": KEY,
-                "extra": {"webhook_secrets": "whsec_a, whsec_b", "webhook_base_url": "https://af.example.com/"},
+                "extra": {
+                    "webhook_secrets": "whsec_a, whsec_b",
+                    "webhook_base_url": "https://af.example.com/",
+                },
             }
         ),
     )
@@ -198,7 +207,11 @@ def test_default_base_url_and_webhook_extras(monkeypatch):
 
 def test_job_state_and_media_urls():
     state = clipia_job_state({"request_id": "r", "status": "IN_QUEUE", "queue_position": 3})
-    assert (state.terminal, state.queue_position, state.describe()) == (False, 3, "IN_QUEUE (queue position 3)")
+    assert (state.terminal, state.queue_position, state.describe()) == (
+        False,
+        3,
+        "IN_QUEUE (queue position 3)",
+    )
     failed = clipia_job_state({"request_id": "r", "status": "FAILED", "error": {"message": "nsfw"}})
     assert (failed.terminal, failed.succeeded, failed.error) == (True, False, "nsfw")
     output = {

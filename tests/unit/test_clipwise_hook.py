@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import hashlib
 import json
 import os
 import tracemalloc
@@ -64,16 +63,16 @@ def hook(monkeypatch: pytest.MonkeyPatch, pauses: list[float]) -> ClipwiseHook:
 
 @pytest.fixture
 def api():
-    with respx.mock(base_url=API, assert_all_called=False) as router:
+    with respx.mock(base_url=API, assert_all_called=False, using="httpx") as router:
         yield router
 
 
 def multipart(request: httpx.Request) -> dict[str, tuple[str | None, str, bytes]]:
     """``{field: (filename, content type, bytes)}`` of a multipart/form-data request."""
     head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.read())
+    message: Any = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.read())
     return {
-        part.get_param("name", header="content-disposition"): (
+        str(part.get_param("name", header="content-disposition")): (
             part.get_filename(),
             part.get_content_type(),
             part.get_payload(decode=True),
@@ -339,7 +338,7 @@ JSON_CALLS = [
         "/generations/gen_1/cancel/",
         {},
         None,
-        {"id": "gen_1", "status": "cancelled"},
+        {"generation": {"id": "gen_1", "status": "cancelled"}},
         {"id": "gen_1", "status": "cancelled"},
     ),
     (
@@ -408,7 +407,12 @@ def test_request_shape(
             {"ready": True, "success": True},
             {"ready": True, "success": True},
         ),
-        (lambda h: h.aget_format("smart"), "/formats/smart/", {"format": {"slug": "smart"}}, {"slug": "smart"}),
+        (
+            lambda h: h.aget_format("smart"),
+            "/formats/smart/",
+            {"format": {"slug": "smart"}},
+            {"slug": "smart"},
+        ),
     ],
 )
 async def test_async_reads(
@@ -613,9 +617,11 @@ def test_walk_pages_stops_at_an_empty_page_whatever_the_flags_say() -> None:
 @pytest.mark.parametrize(
     ("walk", "path", "extra"),
     [
-        (lambda h: h.iter_resources("poses", page_size=2, video_format="ugc_video"), "/resources/poses/", {
-            "video_format": "ugc_video"
-        }),
+        (
+            lambda h: h.iter_resources("poses", page_size=2, video_format="ugc_video"),
+            "/resources/poses/",
+            {"video_format": "ugc_video"},
+        ),
         (lambda h: h.iter_uploads(page_size=2), "/uploads/", {}),
         (lambda h: h.iter_products(page_size=2), "/products/", {}),
     ],
@@ -656,7 +662,8 @@ def test_clipwise_job_state() -> None:
     running = clipwise_job_state({"id": "gen_1", "status": "Processing", "progress": 40.0})
     assert (running.status, running.terminal, running.progress) == ("processing", False, 40)
     done = clipwise_job_state({"id": "gen_1", "status": "completed", "outputs": {"video_url": "u"}})
-    assert done.terminal and done.succeeded
+    assert done.terminal
+    assert done.succeeded
     failed = clipwise_job_state({"id": "gen_1", "status": "failed", "error": {"message": "boom"}})
     assert (failed.terminal, failed.succeeded, failed.error) == (True, False, "boom")
     assert clipwise_job_state({"id": "gen_1", "status": "cancelled"}).terminal
@@ -820,14 +827,12 @@ def test_large_upload_from_a_path_is_streamed(hook: ClipwiseHook, big_file: Path
     assert peak < 5 * 1024 * 1024, f"peak {peak} bytes: the file was read into memory"
 
 
-def test_large_upload_from_a_file_object_is_read_in_small_chunks(
-    hook: ClipwiseHook, big_file: Path
-) -> None:
+def test_large_upload_from_a_file_object_is_read_in_small_chunks(hook: ClipwiseHook, big_file: Path) -> None:
     sink = StreamingSink()
     hook.get_conn()._client = httpx.Client(transport=sink)
     with big_file.open("rb") as raw:
         recorder = ReadRecorder(raw)
-        hook.upload_resource("reference_ads", recorder, type="video")  # type: ignore[arg-type]
+        hook.upload_resource("reference_ads", recorder, type="video")
     assert BIG < sink.sizes[0] < BIG + 1024
     assert 0 < recorder.largest_read <= 64 * 1024
 

@@ -93,7 +93,11 @@ def test_clipwise_envelope_carries_details_and_request_id():
     response = httpx.Response(
         400,
         json={
-            "error": {"code": "invalid_argument", "message": "missing inputs", "details": {"missing": ["avatar"]}},
+            "error": {
+                "code": "invalid_argument",
+                "message": "missing inputs",
+                "details": {"missing": ["avatar"]},
+            },
             "request_id": "req_9",
         },
     )

@@ -194,52 +194,52 @@ class ClipwiseHook(ClipgenApiHook):
 
     def list_resources(
         self,
-        type: str,
+        resource_type: str,
         *,
         page: int | None = None,
         limit: int | None = None,
         video_format: str | None = None,
         **filters: Any,
     ) -> dict[str, Any]:
-        """One page of resources of ``type`` (``{"items", "pagination"}``); ``video_format`` keeps
+        """One page of resources of ``resource_type`` (``{"items", "pagination"}``); ``video_format`` keeps
         only assets compatible with that format; ``filters`` such as ``type``, ``product_type``,
         ``collection``, ``file_type`` are sent when set.
         """
         params = _without_none({"page": page, "limit": limit, "video_format": video_format, **filters})
-        return dict(self._call("GET", api_path("resources", type), params=params))
+        return dict(self._call("GET", api_path("resources", resource_type), params=params))
 
     def iter_resources(
-        self, type: str, *, page_size: int = DEFAULT_PAGE_SIZE, **filters: Any
+        self, resource_type: str, *, page_size: int = DEFAULT_PAGE_SIZE, **filters: Any
     ) -> Iterator[dict[str, Any]]:
-        """Every resource of ``type`` matching ``filters``, walking all pages."""
+        """Every resource of ``resource_type`` matching ``filters``, walking all pages."""
         return walk_pages(
-            lambda page, limit: self.list_resources(type, page=page, limit=limit, **filters),
+            lambda page, limit: self.list_resources(resource_type, page=page, limit=limit, **filters),
             page_size=page_size,
         )
 
-    def get_resource(self, type: str, resource_id: str) -> dict[str, Any]:
+    def get_resource(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         """One resource."""
-        return dict(_unwrap(self._call("GET", api_path("resources", type, resource_id)), "resource"))
+        return dict(_unwrap(self._call("GET", api_path("resources", resource_type, resource_id)), "resource"))
 
-    def upload_resource(self, type: str, file: FileInput, **metadata: Any) -> dict[str, Any]:
-        """Upload a file as a resource of ``type`` (e.g. ``product_images``, ``reference_ads`` with
+    def upload_resource(self, resource_type: str, file: FileInput, **metadata: Any) -> dict[str, Any]:
+        """Upload a file as a resource of ``resource_type`` (e.g. ``product_images``, ``reference_ads`` with
         ``type="video"``); answers ``{"resource": {"id", ...}}``. The file is streamed.
         """
-        return self._upload(api_path("resources", type, "upload"), file, metadata)
+        return self._upload(api_path("resources", resource_type, "upload"), file, metadata)
 
-    def generate_resource(self, type: str, prompt: str, **metadata: Any) -> dict[str, Any]:
+    def generate_resource(self, resource_type: str, prompt: str, **metadata: Any) -> dict[str, Any]:
         """Generate an ``avatars`` or ``background_images`` resource from ``prompt``."""
-        if type not in GENERATABLE_RESOURCE_TYPES:
+        if resource_type not in GENERATABLE_RESOURCE_TYPES:
             raise ClipgenConfigError(
                 f"Clipwise can generate only {', '.join(sorted(GENERATABLE_RESOURCE_TYPES))} resources, "
-                f"not {type!r}; upload the asset instead."
+                f"not {resource_type!r}; upload the asset instead."
             )
         body = _without_none({"prompt": prompt, **metadata})
-        return dict(self._call("POST", api_path("resources", type, "generate"), json=body))
+        return dict(self._call("POST", api_path("resources", resource_type, "generate"), json=body))
 
-    def delete_resource(self, type: str, resource_id: str) -> dict[str, Any]:
+    def delete_resource(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         """Delete one resource."""
-        return dict(self._call("DELETE", api_path("resources", type, resource_id)))
+        return dict(self._call("DELETE", api_path("resources", resource_type, resource_id)))
 
     # -- uploads ------------------------------------------------------------------------------
     def upload_file(self, file: FileInput, purpose: str = "image", **metadata: Any) -> dict[str, Any]:
@@ -366,8 +366,11 @@ class ClipwiseHook(ClipgenApiHook):
         return dict(_unwrap(await self._acall("GET", api_path("generations", generation_id)), "generation"))
 
     def cancel_generation(self, generation_id: str) -> dict[str, Any]:
-        """Cancel a generation; raises ``unsupported_cancellation`` when the work cannot really stop."""
-        return dict(self._call("POST", api_path("generations", generation_id, "cancel")))
+        """Cancel a generation and return it (now ``cancelled``); the API answers ``409
+        unsupported_cancellation`` when the work can no longer really stop.
+        """
+        answer = self._call("POST", api_path("generations", generation_id, "cancel"))
+        return dict(_unwrap(answer, "generation"))
 
     # -- extract URL --------------------------------------------------------------------------
     def start_extract_url(self, url: str) -> dict[str, Any]:

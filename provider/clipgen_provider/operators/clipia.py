@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, Context
 
+from clipgen_provider.exceptions import ClipgenConfigError
 from clipgen_provider.jobs import JobState
 from clipgen_provider.operators._job import ClipgenJobOperator, fail_fast_on_permanent_errors
+from clipgen_provider.operators._ledger import _never_expire
 
 if TYPE_CHECKING:
     from clipgen_provider.hooks.clipia import ClipiaHook
     from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
+    from clipgen_provider.webhooks.mailbox import MailboxRef
+
+#: task_state_store key remembering which webhook URL an idempotency key was first submitted with
+_WEBHOOK_URL_RECORD = "clipia_webhook_url"
 
 
 def _log_warnings(log: Any, warnings: list[dict[str, Any]] | None) -> None:
@@ -37,7 +43,14 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
     :param model: model slug, e.g. ``nano-banana-2`` (templated)
     :param input: the model's input, e.g. ``{"prompt": "..."}`` (templated)
     :param clipia_conn_id: the ``clipia`` connection
-    :param webhook_url: URL Clipia POSTs the outcome to (templated; optional)
+    :param webhook_url: URL Clipia POSTs the outcome to (templated; optional; not with
+        ``wait_for_webhook``)
+    :param wait_for_webhook: resume on Clipia's signed webhook instead of polling: the request is
+        submitted with this try's delivery URL under the connection's ``webhook_base_url``, served
+        by the provider's plugin on the API servers (see ``docs/webhooks.md``). The status is still
+        polled, every ``webhook_fallback_poll_interval`` seconds, in case a delivery is lost.
+    :param webhook_check_interval: seconds between the trigger's reads of the webhook mailbox
+    :param webhook_fallback_poll_interval: seconds between status polls while a webhook is expected
 
     Plus the options of :class:`~clipgen_provider.operators._job.ClipgenJobOperator`
     (``idempotency_key``, ``deferrable``, ``poll_interval``, ``wait_timeout``).
@@ -58,13 +71,28 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         input: dict[str, Any],
         clipia_conn_id: str = "clipia_default",
         webhook_url: str | None = None,
+        wait_for_webhook: bool = False,
+        webhook_check_interval: float = 10.0,
+        webhook_fallback_poll_interval: float = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if wait_for_webhook and webhook_url:
+            raise ClipgenConfigError(
+                "Give either webhook_url or wait_for_webhook=True: with wait_for_webhook the operator "
+                "builds the webhook URL itself."
+            )
+        if webhook_check_interval <= 0 or webhook_fallback_poll_interval <= 0:
+            raise ClipgenConfigError("webhook_check_interval and webhook_fallback_poll_interval must be > 0")
         self.model = model
         self.input = input
         self.clipia_conn_id = clipia_conn_id
         self.webhook_url = webhook_url
+        self.wait_for_webhook = wait_for_webhook
+        self.webhook_check_interval = webhook_check_interval
+        self.webhook_fallback_poll_interval = webhook_fallback_poll_interval
+        #: the mailbox this try's submit addressed its webhook to (set by submit_job)
+        self._mailbox: MailboxRef | None = None
 
     @cached_property
     def hook(self) -> ClipiaHook:
@@ -74,8 +102,11 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         return ClipiaHook(self.clipia_conn_id)
 
     def submit_job(self, context: Context, idempotency_key: str) -> str:
+        webhook_url = self.webhook_url
+        if self.wait_for_webhook:
+            webhook_url = self._webhook_url_for(context, idempotency_key)
         submitted = self.hook.submit(
-            self.model, self.input, webhook_url=self.webhook_url, idempotency_key=idempotency_key
+            self.model, self.input, webhook_url=webhook_url, idempotency_key=idempotency_key
         )
         _log_warnings(self.log, submitted.get("warnings"))
         self.log.info(
@@ -92,9 +123,52 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
 
         return clipia_job_state(self.hook.get_status(job_id))
 
+    def _webhook_url_for(self, context: Context, idempotency_key: str) -> str:
+        """The webhook URL to submit ``idempotency_key`` with; pushes this try's mailbox if it is new.
+
+        The submit body includes the URL, and the API refuses a known key with a different body.
+        So a key keeps the URL it was first submitted with (recorded in ``task_state_store`` before
+        the submit): a try resubmitting after a crash sends the same body and gets the same request,
+        whose deliveries then go to the earlier try (ignored), and this try waits by polling.
+        """
+        from clipgen_provider.webhooks import mailbox
+        from clipgen_provider.webhooks.receiver import delivery_path
+
+        store = context.get("task_state_store")
+        record = store.get(_WEBHOOK_URL_RECORD) if store is not None else None
+        if isinstance(record, dict) and record.get("key") == idempotency_key and record.get("url"):
+            self.log.info(
+                "Resubmitting with the webhook URL of the try that first used this idempotency key, so "
+                "Clipia returns that same request; its webhook goes to that try, so this one polls."
+            )
+            self._mailbox = None
+            return str(record["url"])
+        base_url = self.hook.webhook_base_url
+        if not base_url or not self.hook.webhook_secrets:
+            raise ClipgenConfigError(
+                f"wait_for_webhook needs the Clipia connection {self.clipia_conn_id!r} to set both "
+                "webhook_base_url (the public address of the Airflow API servers) and webhook_secrets."
+            )
+        self._mailbox = mailbox.push_placeholder(context["ti"], self.clipia_conn_id)
+        url = base_url + delivery_path(self._mailbox.ti_id)
+        if store is not None:
+            store.set(_WEBHOOK_URL_RECORD, {"key": idempotency_key, "url": url}, retention=_never_expire())
+        return url
+
     def make_trigger(self, job_id: str, deadline: float | None) -> ClipiaRequestTrigger:
         from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
 
+        if self._mailbox is not None:
+            from clipgen_provider.triggers.clipia_webhook import ClipiaWebhookTrigger
+
+            return ClipiaWebhookTrigger(
+                job_id=job_id,
+                conn_id=self.clipia_conn_id,
+                poll_interval=self.webhook_fallback_poll_interval,
+                deadline=deadline,
+                mailbox=self._mailbox.as_dict(),
+                check_interval=self.webhook_check_interval,
+            )
         return ClipiaRequestTrigger(
             job_id=job_id, conn_id=self.clipia_conn_id, poll_interval=self.poll_interval, deadline=deadline
         )

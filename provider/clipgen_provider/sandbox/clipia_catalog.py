@@ -213,7 +213,9 @@ def _prompt(max_length: int, *, required: bool = True, min_length: int = 1) -> P
 _SEED = Param("seed", "integer", "Seed", hint="Fixes the randomness.", min=0, max=2_147_483_647, step=1)
 _DURATION = Param("duration", "integer", "Duration (s)", default=5, min=4, max=12, step=1)
 _RESOLUTION_MULTIPLIERS = {"480p": 1.0, "720p": 1.5}
-_RESOLUTION = Param("resolution", "string", "Resolution", default="720p", options=tuple(_RESOLUTION_MULTIPLIERS))
+_RESOLUTION = Param(
+    "resolution", "string", "Resolution", default="720p", options=tuple(_RESOLUTION_MULTIPLIERS)
+)
 _VIDEO_PRICING = Pricing(
     billing_unit="second",
     minimum_credits=40,

@@ -6,6 +6,7 @@ Every non-2xx body the sandbox produces for Clipia paths is ``{"error": {"code",
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import json
@@ -83,14 +84,14 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def json_response(
-    payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
+def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """Answer JSON without FastAPI's encoder pass (the status poll is a hot path)."""
     return Response(dumps(payload), status_code=status, headers=headers, media_type="application/json")
 
 
-def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     """Answer an error envelope."""
     return json_response(error_payload(status, code, message), status, headers)
 
@@ -119,3 +120,23 @@ def key_fingerprint(key: str) -> str:
 def credits_number(value: float) -> float | int:
     """Render a credit amount as an int when it is whole (``10000`` rather than ``10000.0``)."""
     return int(value) if float(value).is_integer() else round(value, 2)
+
+
+def scope_header(scope: Mapping[str, Any], name: bytes) -> str | None:
+    """Return a request header from a raw ASGI scope (``name`` in lowercase), for middlewares."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def scope_key_fingerprint(scope: Mapping[str, Any]) -> str | None:
+    """Return the fingerprint of the request's bearer key, if it carries one."""
+    token = bearer_token(scope_header(scope, b"authorization"))
+    return key_fingerprint(token) if token else None
+
+
+def iso_utc(timestamp: float) -> str:
+    """Render a unix time as ISO-8601 UTC with milliseconds, e.g. ``2026-01-02T03:04:05.678Z``."""
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -26,6 +26,8 @@ class SandboxSettings:
     webhook_retry_seconds: float = 0.5
     #: how many times a webhook delivery is attempted before it is dropped
     webhook_max_attempts: int = 8
+    #: Clipia generations one account may have in flight (0: no limit); beyond it submit is 429
+    concurrency_limit: int = 0
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply a partial update, rejecting unknown names."""

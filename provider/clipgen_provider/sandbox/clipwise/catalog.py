@@ -8,7 +8,7 @@ entry uses seeded resource ids (see :mod:`.seed`), so every example a user copie
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,7 +106,15 @@ FORMATS: tuple[Format, ...] = (
         "voice, music, subtitles, and final render.",
         required_inputs=("prompt",),
         optional_inputs=(
-            "language", "aspect_ratio", "duration", "tone", "style", "audience", "voice", "avatar", "logo",
+            "language",
+            "aspect_ratio",
+            "duration",
+            "tone",
+            "style",
+            "audience",
+            "voice",
+            "avatar",
+            "logo",
         ),
         resource_requirements=(),
         output_types=("video",),
@@ -126,7 +134,10 @@ FORMATS: tuple[Format, ...] = (
         optional_inputs=("language", "audience", "tone", "style", "voice", "logo", "background_music"),
         resource_requirements=("voices", "generic_uploads", "background_music"),
         output_types=("video",),
-        example={"prompt": "Explain our new invoicing workflow to finance teams", "voice": "res_voice_emma_en"},
+        example={
+            "prompt": "Explain our new invoicing workflow to finance teams",
+            "voice": "res_voice_emma_en",
+        },
     ),
     Format(
         slug="ecommerce_product_video",
@@ -139,11 +150,20 @@ FORMATS: tuple[Format, ...] = (
         what_it_does="Creates product marketing videos from product details and optional product images.",
         required_inputs=("prompt",),
         optional_inputs=(
-            "product_name", "product_description", "product_images", "language", "aspect_ratio", "voice", "logo",
+            "product_name",
+            "product_description",
+            "product_images",
+            "language",
+            "aspect_ratio",
+            "voice",
+            "logo",
         ),
         resource_requirements=("product_images", "voices", "generic_uploads"),
         output_types=("video",),
-        example={"prompt": "Launch video for our vitamin C serum", "product_images": ["res_prodimg_serum_front"]},
+        example={
+            "prompt": "Launch video for our vitamin C serum",
+            "product_images": ["res_prodimg_serum_front"],
+        },
     ),
     Format(
         slug="reddit_style",
@@ -153,7 +173,8 @@ FORMATS: tuple[Format, ...] = (
         kind="format",
         platform="video_company",
         description="Reddit-style narrated story videos.",
-        what_it_does="Creates Reddit-style narration videos with story framing, generated visuals, and subtitles.",
+        what_it_does="Creates Reddit-style narration videos with story framing, generated visuals, "
+        "and subtitles.",
         required_inputs=("prompt",),
         optional_inputs=("language", "duration", "voice", "background_music"),
         resource_requirements=("voices", "background_music"),
@@ -168,9 +189,17 @@ FORMATS: tuple[Format, ...] = (
         kind="format",
         platform="video_company",
         description="Timed quiz videos with answer options.",
-        what_it_does="Creates quiz videos with timed questions, answer options, visual beats, and quiz overlays.",
+        what_it_does="Creates quiz videos with timed questions, answer options, visual beats, "
+        "and quiz overlays.",
         required_inputs=("prompt",),
-        optional_inputs=("questions_count", "options_count", "language", "duration", "background_music", "overlay"),
+        optional_inputs=(
+            "questions_count",
+            "options_count",
+            "language",
+            "duration",
+            "background_music",
+            "overlay",
+        ),
         resource_requirements=("background_music", "overlays"),
         output_types=("video",),
         example={
@@ -220,7 +249,13 @@ FORMATS: tuple[Format, ...] = (
         "background, and pose.",
         required_inputs=("script",),
         optional_inputs=(
-            "product_images", "product_type", "product_description", "avatar", "voice", "background_image", "pose",
+            "product_images",
+            "product_type",
+            "product_description",
+            "avatar",
+            "voice",
+            "background_image",
+            "pose",
             "generate_subtitle",
         ),
         resource_requirements=("product_images", "avatars", "voices", "background_images", "poses"),
@@ -244,7 +279,14 @@ FORMATS: tuple[Format, ...] = (
         description="Actor-led UGC videos.",
         what_it_does="Creates actor-led UGC videos where the selected actor/avatar is central.",
         required_inputs=("script",),
-        optional_inputs=("product_images", "avatar", "voice", "background_image", "pose", "directive_instructions"),
+        optional_inputs=(
+            "product_images",
+            "avatar",
+            "voice",
+            "background_image",
+            "pose",
+            "directive_instructions",
+        ),
         resource_requirements=("product_images", "avatars", "voices", "background_images", "poses"),
         output_types=("video",),
         example={"script": _UGC_SCRIPT, "avatar": "res_avatar_leo", "voice": "res_voice_lucas_en"},
@@ -274,7 +316,12 @@ FORMATS: tuple[Format, ...] = (
         "avatar/model, background, and pose reference.",
         required_inputs=("variations",),
         optional_inputs=(
-            "product_image", "product_type", "product_description", "avatar", "background_image", "pose",
+            "product_image",
+            "product_type",
+            "product_description",
+            "avatar",
+            "background_image",
+            "pose",
             "aspect_ratio",
         ),
         resource_requirements=("product_images", "avatars", "background_images", "poses"),
@@ -297,7 +344,12 @@ FORMATS: tuple[Format, ...] = (
         "compositions.",
         required_inputs=("variations",),
         optional_inputs=(
-            "product_image", "product_type", "product_description", "background_image", "reference_image", "pose",
+            "product_image",
+            "product_type",
+            "product_description",
+            "background_image",
+            "reference_image",
+            "pose",
             "aspect_ratio",
         ),
         resource_requirements=("product_images", "background_images", "poses"),
@@ -321,8 +373,14 @@ FORMATS: tuple[Format, ...] = (
         "chosen by mode; reference_image names a pose.",
         required_inputs=("mode", "variations"),
         optional_inputs=(
-            "product_image", "product_type", "product_description", "avatar", "background_image",
-            "reference_image", "pose", "aspect_ratio",
+            "product_image",
+            "product_type",
+            "product_description",
+            "avatar",
+            "background_image",
+            "reference_image",
+            "pose",
+            "aspect_ratio",
         ),
         resource_requirements=("product_images", "avatars", "background_images", "poses"),
         output_types=("image",),
@@ -348,7 +406,11 @@ FORMATS: tuple[Format, ...] = (
         optional_inputs=("product_images", "avatar", "background_image"),
         resource_requirements=("product_images", "avatars", "background_images"),
         output_types=("video", "image"),
-        example={"video_context": "Morning skincare routine", "product_type": "skincare", "aspect_ratio": "9:16"},
+        example={
+            "video_context": "Morning skincare routine",
+            "product_type": "skincare",
+            "aspect_ratio": "9:16",
+        },
     ),
     Format(
         slug="static_ad",
@@ -361,7 +423,12 @@ FORMATS: tuple[Format, ...] = (
         what_it_does="Creates static ad images and posts from a product and optional reference ad layout.",
         required_inputs=("product_id", "ad_format"),
         optional_inputs=(
-            "product_image_upload_id", "reference_ad_id", "language", "custom_instructions", "variations", "data",
+            "product_image_upload_id",
+            "reference_ad_id",
+            "language",
+            "custom_instructions",
+            "variations",
+            "data",
         ),
         resource_requirements=("products", "product_images", "reference_ads"),
         output_types=("image",),
@@ -494,10 +561,18 @@ def _normalize(name: str) -> str:
     return name.strip().lower().replace("-", "_").replace(" ", "_")
 
 
-def _build_index(formats: Iterable[Format]) -> dict[str, Format]:
-    """Index every id, slug, template name, display name and alias; refuse ambiguous names."""
+def _build_index(formats: Collection[Format]) -> dict[str, Format]:
+    """Index every id, slug, template name, display name and alias; refuse ambiguous names.
+
+    Also refuse modes that run as a format missing from the catalog, so a broken table fails
+    at import instead of in a request.
+    """
     index: dict[str, Format] = {}
+    slugs = {entry.slug for entry in formats}
     for entry in formats:
+        unknown_targets = set(entry.modes.values()) - slugs
+        if unknown_targets:
+            raise ValueError(f"modes of {entry.slug!r} run as unknown formats {sorted(unknown_targets)}")
         for name in (entry.id, entry.slug, entry.template_name, entry.display_name, *entry.aliases):
             key = _normalize(name)
             if index.setdefault(key, entry) is not entry:
@@ -506,6 +581,12 @@ def _build_index(formats: Iterable[Format]) -> dict[str, Format]:
 
 
 _INDEX = _build_index(FORMATS)
+_BY_SLUG = {entry.slug: entry for entry in FORMATS}
+
+
+def format_by_slug(slug: str) -> Format:
+    """Return the entry with this exact slug (KeyError when absent)."""
+    return _BY_SLUG[slug]
 
 
 def find_format(name: str) -> Format | None:

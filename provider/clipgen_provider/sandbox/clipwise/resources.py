@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .links import media_url
+from clipgen_provider.sandbox.media import media_url
+
+from .links import media_facts
 from .timeline import iso
 
 SourceKind = Literal["catalog", "uploaded", "generated", "created"]
@@ -64,4 +66,6 @@ class Resource:
         }
         if self.ext is not None:
             view["url"] = media_url(base_url, self.id, self.ext)
+            if self.path is None:  # sandbox-made media: the URL serves exactly this record's bytes
+                view.update(media_facts(self.id, self.ext))
         return view

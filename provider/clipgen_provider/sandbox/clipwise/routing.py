@@ -62,7 +62,9 @@ async def unknown_route(request: Request) -> NoReturn:
             raise ClipwiseError(
                 405, "method_not_allowed", f"{request.method} is not allowed on {path}", {"path": path}
             )
-        slashless_hint = slashless_hint or (not path.endswith("/") and bool(route.path_regex.match(path + "/")))
+        slashless_hint = slashless_hint or (
+            not path.endswith("/") and bool(route.path_regex.match(path + "/"))
+        )
     message = f"no Clipwise route {path}"
     if slashless_hint:
         message += "; Clipwise paths end with '/'"
@@ -77,5 +79,6 @@ def fallback_router() -> APIRouter:
         unknown_route,
         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
         include_in_schema=False,
+        response_model=None,
     )
     return router

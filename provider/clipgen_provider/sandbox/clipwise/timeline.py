@@ -21,8 +21,12 @@ def now() -> float:
 
 
 def iso(epoch: float) -> str:
-    """Format epoch seconds as an ISO 8601 UTC timestamp ending in ``Z``."""
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat().replace("+00:00", "Z")
+    """Format epoch seconds as an ISO 8601 UTC timestamp ending in ``Z``.
+
+    The fixed millisecond precision keeps timestamps of one length, so they also sort as strings.
+    """
+    stamp = datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

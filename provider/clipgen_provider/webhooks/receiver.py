@@ -1,0 +1,203 @@
+"""The webhook receiver: a FastAPI app the provider's plugin mounts on every Airflow API server.
+
+``POST {prefix}/clipia/deliveries/{ti_id}`` takes one Clipia delivery for the task instance *try*
+``ti_id`` (Airflow 3 gives every try its own UUID). Airflow applies no authentication to plugin
+apps, so the HMAC signature is the only gate. In order, the receiver:
+
+1. reads the body, refusing (413) as soon as it grows past ``max_body_bytes``, before it is all
+   read, and refuses (401) a request without a well-formed signature header, before any lookup;
+2. finds the try and its mailbox; an unknown id, an earlier try, or a try not waiting for a
+   webhook is answered 2xx ``ignored`` (retrying could never help);
+3. verifies the signature over the raw bytes with every ``webhook_secrets`` of the connection
+   named in the mailbox (rotation), within the tolerance window: 401 ``rejected`` otherwise;
+4. in ONE transaction, locks the task instance, replaces the placeholder by the delivery's digest
+   only if it is still the placeholder (first write wins) and, if the task is DEFERRED, resumes
+   it at once; commits; only then answers 2xx ``accepted`` (a second copy: 2xx ``duplicate``);
+5. answers 503 on any database failure, so the sender retries and nothing is lost.
+
+Answers carry only ``{"result": ...}``: no secret, signature or internal detail ever leaves,
+and none is logged. The app has no docs or OpenAPI pages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
+
+from clipgen_provider.webhooks import _airflow_internals as db
+from clipgen_provider.webhooks import mailbox
+from clipgen_provider.webhooks.signature import (
+    DEFAULT_TOLERANCE_SECONDS,
+    SIGNATURE_HEADER,
+    parse_header,
+    verify,
+)
+
+log = logging.getLogger(__name__)
+
+#: URL prefix under which the plugin mounts the app
+URL_PREFIX = "/clipgen"
+#: path of the delivery route inside the app
+DELIVERY_PATH = "/clipia/deliveries/{ti_id}"
+#: largest delivery body accepted; Clipia deliveries carry a digest and media URLs, a few KB
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+
+Result = Literal["accepted", "duplicate", "ignored", "rejected", "too_large", "invalid", "unavailable"]
+_STATUS: dict[Result, int] = {
+    "accepted": 200,
+    "duplicate": 200,
+    "ignored": 200,
+    "rejected": 401,
+    "too_large": 413,
+    "invalid": 400,
+    "unavailable": 503,
+}
+
+
+def delivery_path(ti_id: str) -> str:
+    """The path, under the API server's public base URL, of the deliveries for try ``ti_id``."""
+    return URL_PREFIX + DELIVERY_PATH.format(ti_id=ti_id)
+
+
+def connection_secrets(conn_id: str) -> list[str]:
+    """The ``webhook_secrets`` of the ``clipia`` connection ``conn_id`` (every one is accepted)."""
+    from clipgen_provider.hooks.clipia import ClipiaHook
+
+    return ClipiaHook(conn_id).webhook_secrets
+
+
+class _TooLarge(Exception):
+    """The body grew past the limit."""
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """Read the raw body, stopping as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _answer(result: Result) -> JSONResponse:
+    return JSONResponse({"result": result}, status_code=_STATUS[result])
+
+
+def _standing(value: object, ti_id: str) -> Literal["waiting", "duplicate", "ignored"]:
+    """What a mailbox value means for a delivery to try ``ti_id``."""
+    box = mailbox.load(value)
+    if box is None or box["ti_id"] != ti_id:
+        return "ignored"
+    return "waiting" if box["state"] == mailbox.WAITING else "duplicate"
+
+
+class DeliveryDesk:
+    """Handles one delivery at a time (called in a worker thread: the database calls block)."""
+
+    def __init__(self, secrets_for: Callable[[str], Sequence[str]], tolerance_seconds: int) -> None:
+        self.secrets_for = secrets_for
+        self.tolerance_seconds = tolerance_seconds
+
+    def handle(self, ti_id: UUID, body: bytes, header: str) -> Result:
+        """Verify and store one delivery; the result decides the HTTP answer."""
+        try:
+            with db.session_scope() as session:
+                ti = db.task_instance(session, ti_id)
+                snapshot = db.read_xcom(session, ti, mailbox.MAILBOX_KEY) if ti is not None else None
+            box = mailbox.load(snapshot.value) if snapshot is not None else None
+            standing = _standing(box, str(ti_id))
+            if box is None or standing == "ignored":
+                log.info("Clipia delivery for task instance try %s ignored: it waits for none.", ti_id)
+                return "ignored"
+            if not self._verified(body, header, str(box.get("conn_id"))):
+                log.warning("Clipia delivery for task instance try %s rejected: bad signature.", ti_id)
+                return "rejected"
+            if standing == "duplicate":
+                return "duplicate"
+            try:
+                digest = mailbox.delivered(box, body)
+            except mailbox.DeliveryError as err:
+                log.warning("Signed Clipia delivery for try %s is malformed: %s", ti_id, err)
+                return "invalid"
+            return self._store(ti_id, digest)
+        except db.DatabaseError:
+            log.exception("Clipia delivery for task instance try %s not stored; the sender retries.", ti_id)
+            return "unavailable"
+
+    def _verified(self, body: bytes, header: str, conn_id: str) -> bool:
+        try:
+            secrets = list(self.secrets_for(conn_id))
+        except Exception as err:  # a missing or broken connection must reject, not crash
+            log.error("Cannot read webhook secrets of connection %r: %s", conn_id, type(err).__name__)
+            return False
+        if not secrets:
+            log.error("Connection %r has no webhook_secrets: every Clipia delivery is rejected.", conn_id)
+            return False
+        return verify(body, header, secrets, tolerance_seconds=self.tolerance_seconds)
+
+    @staticmethod
+    def _store(ti_id: UUID, digest: dict[str, Any]) -> Result:
+        """Write the digest if the placeholder is still there, and resume a deferred task."""
+        with db.session_scope() as session:
+            ti = db.task_instance(session, ti_id, lock=True)
+            snapshot = db.read_xcom(session, ti, mailbox.MAILBOX_KEY) if ti is not None else None
+            if ti is None or snapshot is None:
+                return "ignored"
+            standing = _standing(snapshot.value, str(ti_id))
+            if standing != "waiting":
+                return standing
+            if not db.compare_and_set_xcom(session, ti, mailbox.MAILBOX_KEY, snapshot, digest):
+                return "duplicate"
+            resumed = db.resume_if_deferred(session, ti, mailbox.event_from_delivery(digest, "push"))
+        log.info(
+            "Clipia delivery for request %s stored for task instance try %s%s.",
+            digest["request_id"],
+            ti_id,
+            "; task resumed" if resumed else "",
+        )
+        return "accepted"
+
+
+def create_receiver_app(
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+    secrets_for: Callable[[str], Sequence[str]] = connection_secrets,
+) -> FastAPI:
+    """Build the receiver app (mounted at :data:`URL_PREFIX` by the plugin)."""
+    app = FastAPI(
+        title="Clipgen webhook receiver",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    desk = DeliveryDesk(secrets_for, tolerance_seconds)
+
+    @app.post(DELIVERY_PATH, include_in_schema=False)
+    async def receive_clipia_delivery(ti_id: str, request: Request) -> JSONResponse:
+        try:
+            body = await _read_body(request, max_body_bytes)
+        except _TooLarge:
+            return _answer("too_large")
+        header = request.headers.get(SIGNATURE_HEADER)
+        if header is None or parse_header(header) is None:
+            return _answer("rejected")
+        try:
+            try_id = UUID(ti_id)
+        except ValueError:
+            return _answer("ignored")
+        return _answer(await run_in_threadpool(desk.handle, try_id, body, header))
+
+    return app

@@ -1,0 +1,60 @@
+"""Scenario DAGs the Clipia integration tests run against the sandbox (one behaviour each)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG
+
+from clipgen_provider.operators.clipia import ClipiaEstimateOperator, ClipiaGenerateOperator
+from clipgen_provider.sensors.clipia import ClipiaRequestSensor
+
+DEFAULTS = {"retry_delay": timedelta(seconds=0)}
+FAST = {"deferrable": True, "poll_interval": 0.2}
+
+
+def scenario(dag_id: str) -> DAG:
+    """A manually triggered DAG with immediate retries."""
+    return DAG(dag_id, schedule=None, start_date=datetime(2026, 1, 1), catchup=False, default_args=DEFAULTS)
+
+
+for deferrable in (True, False):
+    with scenario(f"clipia_speech_{'deferred' if deferrable else 'blocking'}"):
+        ClipiaGenerateOperator(
+            task_id="speak",
+            model="gemini-3-1-flash-tts",
+            input={"prompt": "Welcome to the show", "voice": "Kore", "speed": 2},
+            deferrable=deferrable,
+            poll_interval=0.2,
+        )
+
+with scenario("clipia_failed_generation"):
+    ClipiaGenerateOperator(
+        task_id="doomed", model="nano-banana-2", input={"prompt": "cat [sandbox:fail]"}, retries=1, **FAST
+    )
+
+with scenario("clipia_bad_input"):
+    ClipiaGenerateOperator(
+        task_id="bad_input", model="nano-banana-2", input={"prompt": "x", "num_images": 99}, retries=3, **FAST
+    )
+
+with scenario("clipia_flaky_result"):
+    ClipiaGenerateOperator(
+        task_id="flaky_result", model="nano-banana-2", input={"prompt": "reattach"}, retries=1, **FAST
+    )
+
+with scenario("clipia_wait_timeout"):
+    ClipiaGenerateOperator(
+        task_id="slow", model="nano-banana-2", input={"prompt": "slow"}, wait_timeout=1, **FAST
+    )
+
+with scenario("clipia_sensors"):
+    ClipiaRequestSensor(
+        task_id="wait", request_id="{{ params.request_id }}", deferrable=True, poke_interval=0.2, timeout=30
+    )
+    ClipiaRequestSensor(
+        task_id="poke", request_id="{{ params.request_id }}", mode="poke", poke_interval=0.2, timeout=30
+    )
+
+with scenario("clipia_estimate"):
+    ClipiaEstimateOperator(task_id="quote", model="seedance-2-fast-t2v", input={"prompt": "x", "duration": 8})

@@ -1,0 +1,104 @@
+"""Clipia operators and sensor driven as a DAG author would, against the sandbox, with deferral.
+
+The DAGs live in ``dags/`` (examples) and ``tests/integration/dags/clipia_scenarios.py``.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from clipgen_provider.hooks.clipia import ClipiaHook
+from tests.integration.dagrun import run_dag
+
+pytestmark = pytest.mark.usefixtures("airflow_db", "clipia_conn")
+
+
+def usage(sandbox, key: str) -> dict:
+    response = httpx.get(f"{sandbox.url}/v1/account", headers={"Authorization": f"Bearer {key}"})
+    return response.json()["usage_30d"]
+
+
+def test_example_dag_image_to_video(sandbox, clipia_conn):
+    outcome = run_dag("clipia_image_to_video")
+    assert outcome.state == "success", outcome.task_states
+    image = outcome.value("generate_image")
+    video = outcome.value("animate_image")
+    assert outcome.value("generate_image", "request_id") == image["request_id"]
+    assert image["media_urls"][0].endswith(".png")
+    png = httpx.get(image["media_urls"][0])
+    assert png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert video["output"]["video"]["url"] == video["media_urls"][0]
+    assert httpx.get(video["media_urls"][0]).headers["content-type"] == "video/mp4"
+    # the video step received the image's URL through the templated input
+    submit = sandbox.calls(api_key=clipia_conn, method="POST", path="/v1/models/seedance-2-fast-i2v")
+    assert len(submit) == 1
+    account = usage(sandbox, clipia_conn)
+    assert account["requests"] == 2
+    assert account["credits_spent"] == image["cost"] + video["cost"]
+
+
+@pytest.mark.parametrize("mode", ["deferred", "blocking"])
+def test_generate_returns_outputs(mode, sandbox, clipia_conn):
+    outcome = run_dag(f"clipia_speech_{mode}")
+    assert outcome.state == "success", outcome.task_states
+    result = outcome.value("speak")
+    assert result["status"] == "COMPLETED"
+    assert result["output"]["audio"]["format"] == "mp3"
+    assert result["media_urls"] == [result["output"]["audio"]["url"]]
+    assert result["cost"] == usage(sandbox, clipia_conn)["credits_spent"]
+
+
+def test_failed_generation_fails_the_task_and_retry_submits_once_more(sandbox, clipia_conn):
+    outcome = run_dag("clipia_failed_generation")
+    assert outcome.task_states["doomed"] == "failed"
+    assert outcome.tries["doomed"] == 2
+    # the retry submitted once more (a new key after FAILED); FAILED jobs cost nothing
+    assert usage(sandbox, clipia_conn) == {"requests": 2, "credits_spent": 0}
+
+
+def test_permanent_error_fails_without_burning_retries(sandbox, clipia_conn):
+    outcome = run_dag("clipia_bad_input")
+    assert outcome.task_states["bad_input"] == "failed"
+    assert outcome.tries["bad_input"] == 1
+    assert usage(sandbox, clipia_conn)["requests"] == 0
+
+
+def test_retry_after_a_lost_result_reattaches_without_paying_again(sandbox, clipia_conn):
+    """Try 1 submits, then cannot read the result (API errors); try 2 reuses the completed request."""
+    sandbox.add_fault(
+        method="GET", path_regex=r"^/v1/requests/[^/]+$", api_key=clipia_conn, status=500, times=5
+    )
+    outcome = run_dag("clipia_flaky_result")
+    assert outcome.state == "success", outcome.task_states
+    assert outcome.tries["flaky_result"] == 2
+    assert usage(sandbox, clipia_conn)["requests"] == 1
+    assert outcome.value("flaky_result")["status"] == "COMPLETED"
+
+
+def test_wait_timeout_fails_the_task_while_the_request_runs_on(sandbox, clipia_conn):
+    sandbox.update_settings(run_seconds=30)
+    try:
+        outcome = run_dag("clipia_wait_timeout")
+    finally:
+        sandbox.update_settings(run_seconds=0.8)
+    assert outcome.task_states["slow"] == "failed"
+    request_id = outcome.value("slow", "request_id")
+    assert ClipiaHook().get_status(request_id)["status"] in {"IN_QUEUE", "IN_PROGRESS"}
+
+
+def test_sensors_wait_for_a_request_submitted_elsewhere(clipia_conn):
+    request_id = ClipiaHook().submit("suno-music", {"prompt": "lofi beat", "instrumental": True})[
+        "request_id"
+    ]
+    outcome = run_dag("clipia_sensors", request_id=request_id)
+    assert outcome.state == "success", outcome.task_states
+    assert outcome.value("wait")["request_id"] == request_id
+    assert outcome.value("poke")["media_urls"]
+
+
+def test_estimate_operator_spends_nothing(sandbox, clipia_conn):
+    outcome = run_dag("clipia_estimate")
+    assert outcome.value("quote")["credits"] > 0
+    assert usage(sandbox, clipia_conn)["requests"] == 0
