@@ -23,7 +23,7 @@ with DAG(
     tags=["clipgen", "clipia", "example"],
     doc_md=__doc__,
 ) as dag:
-    # [START howto_operator_clipia_generate]
+    # --8<-- [start:howto_operator_clipia_generate]
     generate_image = ClipiaGenerateOperator(
         task_id="generate_image",
         model="nano-banana-2",
@@ -46,6 +46,6 @@ with DAG(
         deferrable=True,
         poll_interval=1,
     )
-    # [END howto_operator_clipia_generate]
+    # --8<-- [end:howto_operator_clipia_generate]
 
     generate_image >> animate_image

@@ -23,7 +23,10 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
             "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
             "kwargs": {"path": str(path)},
         }
-        for name, path in (("examples", REPO / "dags"), ("scenarios", REPO / "tests" / "integration" / "dags"))
+        for name, path in (
+            ("examples", REPO / "dags"),
+            ("scenarios", REPO / "tests" / "integration" / "dags"),
+        )
     ]
 )
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"

@@ -31,7 +31,6 @@ def _api_connection_type(
             "placeholders": {
                 "host": f"{default_base_url} (default; http:// only for localhost)",
                 "password": key_placeholder,
-                "description": f"{hook_name} account used by this Airflow deployment",
             },
         },
     }

@@ -32,4 +32,4 @@ class ClipgenPlugin(AirflowPlugin):
     """Mounts ``POST /clipgen/clipia/deliveries/{ti_id}`` (see ``docs/webhooks.md``)."""
 
     name = "clipgen"
-    fastapi_apps = _ReceiverApps()  # type: ignore[assignment]
+    fastapi_apps = _ReceiverApps()

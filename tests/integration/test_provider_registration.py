@@ -1,0 +1,71 @@
+"""The provider as Airflow sees it: listed, connection types declared, connection test working."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+AIRFLOW = os.path.join(os.path.dirname(sys.executable), "airflow")
+
+
+def airflow(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [AIRFLOW, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_providers_list_shows_the_provider():
+    listed = json.loads(airflow("providers", "list", "-o", "json").stdout)
+    ours = [p for p in listed if p["package_name"] == "airflow-provider-clipgen"]
+    assert ours, listed
+    assert ours[0]["version"] == "0.1.0"
+
+
+@pytest.mark.parametrize(
+    ("conn_type", "extras"), [("clipia", {"webhook_secrets", "webhook_base_url"}), ("clipwise", set())]
+)
+def test_connection_types_declare_their_form(conn_type, extras):
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    behaviour = manager.field_behaviours[conn_type]
+    assert set(behaviour["hidden_fields"]) == {"schema", "port", "login", "extra"}
+    assert behaviour["relabeling"]["host"] == "Base URL"
+    assert behaviour["placeholders"]["host"].startswith("https://")
+    widgets = {
+        k.split("__")[-1] for k in manager.connection_form_widgets if k.startswith(f"extra__{conn_type}__")
+    }
+    assert widgets == extras
+
+
+def test_secret_extras_are_password_fields():
+    from clipgen_provider.get_provider_info import get_provider_info
+
+    (clipia,) = [c for c in get_provider_info()["connection-types"] if c["connection-type"] == "clipia"]
+    assert clipia["conn-fields"]["webhook_secrets"]["schema"]["format"] == "password"
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_airflow_connections_test_against_the_sandbox(sandbox):
+    def run(key: str, host: str) -> str:
+        conn = json.dumps({"conn_type": "clipia", "host": host, "password": key})
+        result = airflow(
+            "connections",
+            "test",
+            "clipia_default",
+            AIRFLOW__CORE__TEST_CONNECTION="Enabled",
+            AIRFLOW_CONN_CLIPIA_DEFAULT=conn,
+        )
+        return result.stdout + result.stderr
+
+    assert "Connection success!" in run("clipia_test_registration", sandbox.url)
+    bad_key = run("nope_key", sandbox.url)
+    assert "Connection failed" in bad_key
+    assert "check the API key" in bad_key
+    assert "nope_key" not in bad_key
+    unreachable = run("clipia_test_x", "http://127.0.0.1:9")
+    assert "check the connection's Base URL" in unreachable
