@@ -27,9 +27,9 @@ FAST_SETTINGS = {
 
 
 @pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[SandboxServer]:
-    """The sandbox over loopback on a free port, with fast jobs."""
-    with SandboxServer() as server:
+def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    """The sandbox over loopback on a free port, with fast jobs (its log in pytest's tmp dir)."""
+    with SandboxServer(log_path=tmp_path_factory.mktemp("sandbox") / "sandbox.log") as server:
         server.update_settings(**FAST_SETTINGS)
         yield server
 

@@ -566,6 +566,14 @@ def test_size_marker_makes_big_outputs_that_stream(api):
     check_valid("mp4", b"".join(chunks))
 
 
+@pytest.mark.parametrize("size", [10, 999_999_999_999])
+def test_size_marker_out_of_range_is_refused_at_submit(api, size):
+    response = api.submit("gemini-3-1-flash-tts", {"prompt": f"x [sandbox:size={size}]"})
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "model_input_invalid"
+    assert api.account()["usage_30d"]["requests"] == 0
+
+
 @pytest.mark.parametrize("ext", ["png", "mp4", "mp3", "wav", "srt", "txt", "json"])
 def test_media_are_deterministic_valid_and_pad_to_any_size(sandbox, ext):
     url = f"{sandbox.url}/media/item-{ext}-7.{ext}"

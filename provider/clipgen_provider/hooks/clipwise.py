@@ -372,6 +372,11 @@ class ClipwiseHook(ClipgenApiHook):
         answer = self._call("POST", api_path("generations", generation_id, "cancel"))
         return dict(_unwrap(answer, "generation"))
 
+    async def acancel_generation(self, generation_id: str) -> dict[str, Any]:
+        """Async twin of :meth:`cancel_generation` (a trigger's ``on_kill`` runs on the event loop)."""
+        answer = await self._acall("POST", api_path("generations", generation_id, "cancel"))
+        return dict(_unwrap(answer, "generation"))
+
     # -- extract URL --------------------------------------------------------------------------
     def start_extract_url(self, url: str) -> dict[str, Any]:
         """Start turning a social video link into a usable video: ``{"task_id", "video_url"?, ...}``

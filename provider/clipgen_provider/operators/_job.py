@@ -15,7 +15,7 @@ from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, Context, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowTaskTimeout
@@ -23,7 +23,9 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 from clipgen_provider.exceptions import ClipgenApiError, ClipgenConfigError, ClipgenJobFailed
 from clipgen_provider.jobs import EVENT_STATUSES, JobState
 from clipgen_provider.operators._ledger import JobLedger, task_identity_key
-from clipgen_provider.triggers._polling import JobPollingTrigger
+
+if TYPE_CHECKING:  # the trigger module imports the HTTP stack; DAG parsing must not pay for it
+    from clipgen_provider.triggers._polling import JobPollingTrigger
 
 
 @contextmanager

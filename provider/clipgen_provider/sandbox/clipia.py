@@ -8,16 +8,15 @@ must stay cheap under benchmark load: the sandbox serves well over 1,000 polls/s
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import cast
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from clipgen_provider.sandbox.clipia_catalog import catalog_payload, get_model
-from clipgen_provider.sandbox.clipia_http import ClipiaError, bearer_token, json_response
+from clipgen_provider.sandbox.clipia_http import ClipiaError, bearer_token, json_object, json_response
 from clipgen_provider.sandbox.clipia_jobs import ClipiaStore
 
 _API_KEY = re.compile(r"clipia_(?:test|live)_[!-~]{1,200}")
@@ -41,22 +40,11 @@ def authenticate(request: Request) -> str:
     return key
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    """Parse the request body as a JSON object, or raise ``400 invalid_request``."""
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ClipiaError(400, "invalid_request", "The request body must be a JSON object")
-    return body
-
-
 async def submit(request: Request) -> Response:
     """Queue a generation (``Idempotency-Key`` deduplicates retries)."""
     key = authenticate(request)
     slug = request.path_params["slug"]
-    body = await _json_object(request)
+    body = await json_object(request)
     idempotency_key = request.headers.get("idempotency-key")
     return json_response(_store(request).submit(key, slug, body, idempotency_key, str(request.base_url)))
 
@@ -88,7 +76,7 @@ async def model_card(request: Request) -> Response:
 async def estimate(request: Request) -> Response:
     """The credits a submit of this input would reserve."""
     authenticate(request)
-    return json_response(_store(request).estimate(request.path_params["slug"], await _json_object(request)))
+    return json_response(_store(request).estimate(request.path_params["slug"], await json_object(request)))
 
 
 async def account(request: Request) -> Response:

@@ -381,14 +381,13 @@ _MODELS = (
     ),
 )
 
-#: the catalog, by slug
-MODELS: dict[str, Model] = {m.slug: m for m in _MODELS}
+_BY_SLUG: dict[str, Model] = {m.slug: m for m in _MODELS}
 _ALL_DECLARED = frozenset().union(*(m.declared for m in _MODELS))
 
 
 def get_model(slug: str) -> Model:
     """Return a model or raise ``404 model_not_found``."""
-    model = MODELS.get(slug)
+    model = _BY_SLUG.get(slug)
     if model is None:
         raise ClipiaError(404, "model_not_found", f"Unknown model {slug!r}; GET /v1/models lists them")
     return model

@@ -102,6 +102,17 @@ async def clipia_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
+async def json_object(request: Request) -> dict[str, Any]:
+    """Parse the request body as a JSON object, or raise ``400 invalid_request``."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ClipiaError(400, "invalid_request", "The request body must be a JSON object")
+    return body
+
+
 def bearer_token(authorization: str | None) -> str | None:
     """Return the token of an ``Authorization: Bearer <token>`` header value, else ``None``."""
     if not authorization:

@@ -29,7 +29,7 @@ FAIL_MARKER = "[sandbox:fail]"
 #: a prompt containing this ends the job CANCELED (cost 0)
 CANCEL_MARKER = "[sandbox:cancel]"
 #: ``[sandbox:size=N]`` in a prompt makes every output file exactly N bytes
-_SIZE_MARKER = re.compile(r"\[sandbox:size=([0-9]{1,10})\]")
+_SIZE_MARKER = re.compile(r"\[sandbox:size=([0-9]+)\]")
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELED"})
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _MAX_IDEMPOTENCY_KEY = 255
@@ -258,6 +258,18 @@ class Account:
         return job.seq - started
 
 
+def _check_media_size(job: Job) -> None:
+    """Refuse a ``[sandbox:size=N]`` that some output file cannot be padded to, before it runs."""
+    if job.media_size is None:
+        return
+    try:
+        job.output(job.base_url)
+    except ClipiaError as exc:
+        raise ClipiaError(
+            400, "model_input_invalid", f"input.prompt: [sandbox:size=N]: {exc.message}"
+        ) from exc
+
+
 def _body_digest(slug: str, body: dict[str, Any]) -> str:
     """Fingerprint a submit for idempotency: same model and same JSON body, key order aside."""
     canonical = json.dumps({"model": slug, "body": body}, sort_keys=True, separators=(",", ":"))
@@ -339,6 +351,7 @@ class ClipiaStore:
                 f"This request needs {cost} credits; the balance is {credits_number(account.balance)}",
             )
         job = self._new_job(account, model, values, warnings, cost, now, webhook_url, base_url)
+        _check_media_size(job)
         account.add(job)
         if idempotency_key:
             account.idempotency[idempotency_key] = (digest, job.id, now)

@@ -6,7 +6,6 @@ Tests and demos use it to change settings at run time, add fault rules, read wha
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clipgen_provider.sandbox.clipia_http import (
     ClipiaError,
     iso_utc,
+    json_object,
     json_response,
     scope_header,
     scope_key_fingerprint,
@@ -96,17 +96,6 @@ class CallLogMiddleware:
             self.log.record(scope, status, started)
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    """Parse a control body as a JSON object, or raise ``400 invalid_request``."""
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ClipiaError(400, "invalid_request", "The request body must be a JSON object")
-    return body
-
-
 def _checked_settings(settings: SandboxSettings, values: Mapping[str, Any]) -> dict[str, Any]:
     """Type-check a settings patch against the current values; raise ``400`` on a bad one."""
     current = settings.as_dict()
@@ -139,7 +128,7 @@ async def get_settings(request: Request) -> Response:
 async def patch_settings(request: Request) -> Response:
     """Change some settings; jobs already submitted keep the timings they started with."""
     settings: SandboxSettings = request.app.state.settings
-    settings.update(_checked_settings(settings, await _json_object(request)))
+    settings.update(_checked_settings(settings, await json_object(request)))
     return json_response(settings.as_dict())
 
 
@@ -147,7 +136,7 @@ async def patch_settings(request: Request) -> Response:
 async def add_fault(request: Request) -> Response:
     """Add a fault rule."""
     try:
-        rule = request.app.state.faults.add(await _json_object(request))
+        rule = request.app.state.faults.add(await json_object(request))
     except ValueError as exc:
         raise ClipiaError(400, "invalid_request", str(exc)) from exc
     return json_response({"fault": rule.as_dict()}, 201)

@@ -64,7 +64,7 @@ def _seed(item_id: str) -> bytes:
     return hashlib.sha256(item_id.encode("utf-8")).digest()
 
 
-def png_dimensions(item_id: str) -> tuple[int, int]:
+def _png_dimensions(item_id: str) -> tuple[int, int]:
     """Return the PNG size an item id asks for with a ``-WxH`` suffix (64x64 otherwise)."""
     match = _DIMENSIONS.search(item_id)
     if not match:
@@ -80,7 +80,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 def _png(item_id: str) -> MediaFile:
     """A solid-colour RGB PNG; padding grows a ``tEXt`` comment before ``IEND``."""
-    width, height = png_dimensions(item_id)
+    width, height = _png_dimensions(item_id)
     row = b"\x00" + _seed(item_id)[:3] * width
     head = (
         b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,318 @@
+"""A real Airflow 3 deployment for the system tests: API servers, scheduler, triggerers, DAG processor.
+
+:class:`AirflowCluster` runs each component as its own ``airflow`` process (SQLite, LocalExecutor,
+free ports, the provider's plugin loaded from its entry point), waits until each one is ready,
+and stops them all (SIGTERM to each process group, SIGKILL after a grace period) however the
+tests end. Every component writes its log under :attr:`home`, which is kept for reading.
+The helpers speak the public REST API (``/api/v2``), which needs no token in this deployment
+(``simple_auth_manager_all_admins``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+DAGS = Path(__file__).resolve().parent / "dags"
+_STOP_GRACE_SECONDS = 15.0
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(what: str, check: Callable[[], T | None], timeout: float, interval: float = 0.2) -> T:
+    """Call ``check`` until it returns something other than None/False; raise after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except (httpx.HTTPError, OSError, KeyError, ValueError) as err:
+            last_error, result = err, None
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error!r})")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: its own process group, and SIGTERM if the test process dies."""
+    os.setsid()
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Component:
+    """One running ``airflow <command>`` process and its log."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    _log: IO[bytes] = field(repr=False)
+    port: int | None = None
+    #: True once the tests crashed it on purpose
+    killed: bool = False
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once (a crash, not a shutdown)."""
+        self.killed = True
+        if self.alive:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM the process group, SIGKILL it after the grace period; safe to call twice."""
+        if self.alive:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=_STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        try:  # children that outlived their parent (LocalExecutor workers) go too
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._log.close()
+
+    def tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+class AirflowCluster:
+    """The deployment under test; use as a context manager.
+
+    :param home: an empty directory: AIRFLOW_HOME, SQLite database and every component's log
+    :param api_servers: how many API servers (each serves the plugin; the first is the workers')
+    :param triggerers: how many triggerers
+    :param settings: extra ``AIRFLOW__SECTION__KEY`` environment settings
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        api_servers: int = 1,
+        triggerers: int = 1,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        self.home = home
+        self.api_ports = [free_port() for _ in range(api_servers)]
+        self.triggerer_count = triggerers
+        self.components: list[Component] = []
+        #: TriggererJob id -> the component running it
+        self.triggerer_jobs: dict[int, Component] = {}
+        self.env = self._environment(settings or {})
+        self.client = httpx.Client(base_url=self.api_url(0), timeout=30.0)
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _environment(self, settings: Mapping[str, str]) -> dict[str, str]:
+        """The test process's environment without any Airflow setting, plus this deployment's."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "_AIRFLOW"))}
+        from cryptography.fernet import Fernet
+
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": "8",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url(0)}/execution/",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+                "AIRFLOW__API__BASE_URL": self.api_url(0),
+                "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(64),
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+                "PYTHONUNBUFFERED": "1",
+                **settings,
+            }
+        )
+        return env
+
+    def api_url(self, index: int) -> str:
+        """Base URL of API server ``index`` (also the public webhook base URL in these tests)."""
+        return f"http://127.0.0.1:{self.api_ports[index]}"
+
+    @property
+    def airflow(self) -> str:
+        """The ``airflow`` command of the running interpreter's environment."""
+        return str(Path(sys.executable).with_name("airflow"))
+
+    def _spawn(self, name: str, *args: str, port: int | None = None) -> Component:
+        log_path = self.home / f"{name}.log"
+        log = log_path.open("ab")
+        process = subprocess.Popen(  # noqa: S603 - the venv's own airflow, fixed arguments
+            [self.airflow, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=self.home,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for the process group and death signal
+        )
+        component = Component(name, process, log_path, log, port)
+        self.components.append(component)
+        return component
+
+    def start(self) -> AirflowCluster:
+        """Migrate the database, start every component, and wait until all are ready."""
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            with (self.home / "db-migrate.log").open("wb") as log:
+                migrated = subprocess.run(  # noqa: S603 - the venv's own airflow, fixed arguments
+                    [self.airflow, "db", "migrate"], stdout=log, stderr=subprocess.STDOUT, env=self.env, check=False
+                )
+            if migrated.returncode != 0:
+                raise RuntimeError(f"airflow db migrate failed; see {self.home / 'db-migrate.log'}")
+            for index, port in enumerate(self.api_ports):
+                self._spawn(f"api-server-{index}", "api-server", "--port", str(port), port=port)
+            self._spawn("scheduler", "scheduler")
+            self._spawn("dag-processor", "dag-processor")
+            for index, port in enumerate(self.api_ports):
+                wait_until(f"API server {index}", lambda p=port: self._healthy(p, index == 0), 240)
+            for index in range(self.triggerer_count):
+                self.start_triggerer(f"triggerer-{index}")
+            return self
+        except BaseException:
+            self.stop()
+            raise
+
+    def _healthy(self, port: int, require_all: bool) -> bool:
+        self._check_alive()
+        health = httpx.get(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5).json()
+        components = ("metadatabase", "scheduler", "dag_processor") if require_all else ("metadatabase",)
+        return all(health[c]["status"] == "healthy" for c in components)
+
+    def start_triggerer(self, name: str) -> Component:
+        """Start one triggerer and wait for its job to heartbeat; remember which job id it is."""
+        known = set(self._alive_triggerer_jobs())
+        component = self._spawn(name, "triggerer")
+
+        def new_job() -> int | None:
+            self._check_alive()
+            fresh = set(self._alive_triggerer_jobs()) - known
+            return fresh.pop() if len(fresh) == 1 else None
+
+        self.triggerer_jobs[wait_until(f"{name} to heartbeat", new_job, 180)] = component
+        return component
+
+    def _alive_triggerer_jobs(self) -> list[int]:
+        jobs = self.get("/jobs", job_type="TriggererJob", is_alive=True, limit=100)["jobs"]
+        return [job["id"] for job in jobs]
+
+    def _check_alive(self) -> None:
+        """Fail at once, with its log, when a component died that the tests did not kill."""
+        for component in self.components:
+            if not component.alive and not component.killed:
+                raise RuntimeError(f"{component.name} exited:\n{component.tail()}")
+
+    def stop(self) -> None:
+        """Stop every component (in reverse start order) and close the client."""
+        for component in reversed(self.components):
+            component.stop()
+        self.client.close()
+
+    def __enter__(self) -> AirflowCluster:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def logs(self, chars: int = 2500) -> str:
+        """The end of every component's log, for a failure report."""
+        return "\n".join(f"===== {c.name} ({c.log_path})\n{c.tail(chars)}" for c in self.components)
+
+    # -- REST helpers ---------------------------------------------------------------------------
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.client.get(f"/api/v2{path}", params=params)
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, path: str, body: Any) -> Any:
+        response = self.client.post(f"/api/v2{path}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for_dags(self, dag_ids: Iterable[str], timeout: float = 120) -> None:
+        """Wait until the DAG processor has parsed every DAG in ``dag_ids``."""
+        for dag_id in dag_ids:
+            wait_until(f"DAG {dag_id} to be parsed", lambda d=dag_id: self._dag_ready(d), timeout)
+
+    def _dag_ready(self, dag_id: str) -> bool:
+        response = self.client.get(f"/api/v2/dags/{dag_id}")
+        return response.status_code == 200 and not response.json()["is_paused"]
+
+    def set_connection(self, conn_id: str, *, extra: Mapping[str, Any], **fields: Any) -> None:
+        """Create (or replace) a connection through the REST API."""
+        self.client.delete(f"/api/v2/connections/{conn_id}")
+        self.post("/connections", {"connection_id": conn_id, "extra": json.dumps(extra), **fields})
+
+    def trigger(self, dag_id: str, **conf: Any) -> str:
+        """Start a DAG run with ``conf``; return its run id."""
+        return str(self.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})["dag_run_id"])
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"))
+
+    def tries(self, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries"
+        return list(self.get(path)["task_instances"])
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        response = self.client.get(f"/api/v2{path}", params={"deserialize": True})
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()["value"]
+
+    def wait_for_state(
+        self, dag_id: str, run_id: str, task_id: str, states: Iterable[str], timeout: float = 90
+    ) -> dict[str, Any]:
+        """Wait until the task instance is in one of ``states``; fail fast if it ends elsewhere."""
+        wanted = set(states)
+        final = {"success", "failed", "upstream_failed", "skipped", "removed"}
+
+        def check() -> dict[str, Any] | None:
+            self._check_alive()
+            ti = self.task_instance(dag_id, run_id, task_id)
+            if ti["state"] in wanted:
+                return ti
+            if ti["state"] in final:
+                raise AssertionError(f"{dag_id}/{run_id}/{task_id} ended {ti['state']}, wanted {wanted}")
+            return None
+
+        return wait_until(f"{dag_id}/{task_id} in {sorted(wanted)}", check, timeout)
