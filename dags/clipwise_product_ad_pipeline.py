@@ -43,16 +43,16 @@ with DAG(
     tags=["clipgen", "clipwise", "example"],
     doc_md=__doc__,
 ) as dag:
-    # [START howto_operator_clipwise_upload]
+    # --8<-- [start:howto_operator_clipwise_upload]
     upload_product_image = ClipwiseUploadOperator(
         task_id="upload_product_image",
         file_path=str(PRODUCT_IMAGE),
         purpose="image",
         metadata={"title": "Vitamin C Serum, front ({{ ds }})"},
     )
-    # [END howto_operator_clipwise_upload]
+    # --8<-- [end:howto_operator_clipwise_upload]
 
-    # [START howto_operator_clipwise_create_product]
+    # --8<-- [start:howto_operator_clipwise_create_product]
     create_product = ClipwiseCreateProductOperator(
         task_id="create_product",
         name="Vitamin C Serum",
@@ -60,9 +60,9 @@ with DAG(
         product_type="skincare",
         description="Brightening vitamin C serum, 30 ml",
     )
-    # [END howto_operator_clipwise_create_product]
+    # --8<-- [end:howto_operator_clipwise_create_product]
 
-    # [START howto_operator_clipwise_generate]
+    # --8<-- [start:howto_operator_clipwise_generate]
     render_static_ad = ClipwiseGenerateOperator(
         task_id="render_static_ad",
         format="static_ad",
@@ -86,10 +86,13 @@ with DAG(
         deferrable=True,
         poll_interval=POLL_INTERVAL,
     )
-    # [END howto_operator_clipwise_generate]
+    # --8<-- [end:howto_operator_clipwise_generate]
 
+    # --8<-- [start:howto_clipwise_collect_and_clean_up]
     @task
-    def collect_outputs(product: dict[str, Any], static_ad: dict[str, Any], ugc_video: dict[str, Any]) -> dict:
+    def collect_outputs(
+        product: dict[str, Any], static_ad: dict[str, Any], ugc_video: dict[str, Any]
+    ) -> dict:
         """One record of the day's creatives, for a publishing step or a report."""
         return {
             "product_id": product["product_id"],
@@ -98,15 +101,18 @@ with DAG(
             "generation_ids": [static_ad["generation_id"], ugc_video["generation_id"]],
         }
 
-    # [START howto_operator_clipwise_delete]
+    # --8<-- [start:howto_operator_clipwise_delete]
     delete_product = ClipwiseDeleteOperator(
         task_id="delete_product", resource_type="products", asset_id=PRODUCT_ID
     )
-    delete_upload = ClipwiseDeleteOperator(task_id="delete_upload", resource_type="uploads", asset_id=UPLOAD_ID)
-    # [END howto_operator_clipwise_delete]
+    delete_upload = ClipwiseDeleteOperator(
+        task_id="delete_upload", resource_type="uploads", asset_id=UPLOAD_ID
+    )
+    # --8<-- [end:howto_operator_clipwise_delete]
 
     upload_product_image >> create_product >> [render_static_ad, render_ugc_video]
     creatives = collect_outputs(create_product.output, render_static_ad.output, render_ugc_video.output)
     # clean-up runs once the renders are done, whatever their outcome, if the asset was created
     creatives >> delete_product.as_teardown(setups=create_product)
     delete_product >> delete_upload.as_teardown(setups=upload_product_image)
+    # --8<-- [end:howto_clipwise_collect_and_clean_up]

@@ -160,7 +160,11 @@ def test_retry_after_a_lost_result_reattaches_to_the_same_generation(
 ) -> None:
     """Try 1 starts the generation, then cannot read it (5 errors in a row); try 2 re-attaches."""
     sandbox.add_fault(
-        method="GET", path_regex=r"^/api/sdk/v1/generations/[^/]+/$", api_key=clipwise_conn, status=500, times=5
+        method="GET",
+        path_regex=r"^/api/sdk/v1/generations/[^/]+/$",
+        api_key=clipwise_conn,
+        status=500,
+        times=5,
     )
     outcome = run_dag("clipwise_smart")
     assert outcome.state == "success", outcome.task_states

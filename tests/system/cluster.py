@@ -10,6 +10,7 @@ The helpers speak the public REST API (``/api/v2``), which needs no token in thi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -96,10 +97,8 @@ class Component:
                 self.process.wait()
             except ProcessLookupError:
                 pass
-        try:  # children that outlived their parent (LocalExecutor workers) go too
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # orphaned workers go too
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self._log.close()
 
     def tail(self, chars: int = 3000) -> str:
@@ -175,13 +174,13 @@ class AirflowCluster:
     def _spawn(self, name: str, *args: str, port: int | None = None) -> Component:
         log_path = self.home / f"{name}.log"
         log = log_path.open("ab")
-        process = subprocess.Popen(  # noqa: S603 - the venv's own airflow, fixed arguments
+        process = subprocess.Popen(
             [self.airflow, *args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=self.env,
             cwd=self.home,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for the process group and death signal
+            preexec_fn=_die_with_parent,
         )
         component = Component(name, process, log_path, log, port)
         self.components.append(component)
@@ -192,8 +191,12 @@ class AirflowCluster:
         try:
             self.home.mkdir(parents=True, exist_ok=True)
             with (self.home / "db-migrate.log").open("wb") as log:
-                migrated = subprocess.run(  # noqa: S603 - the venv's own airflow, fixed arguments
-                    [self.airflow, "db", "migrate"], stdout=log, stderr=subprocess.STDOUT, env=self.env, check=False
+                migrated = subprocess.run(
+                    [self.airflow, "db", "migrate"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=self.env,
+                    check=False,
                 )
             if migrated.returncode != 0:
                 raise RuntimeError(f"airflow db migrate failed; see {self.home / 'db-migrate.log'}")
@@ -202,7 +205,7 @@ class AirflowCluster:
             self._spawn("scheduler", "scheduler")
             self._spawn("dag-processor", "dag-processor")
             for index, port in enumerate(self.api_ports):
-                wait_until(f"API server {index}", lambda p=port: self._healthy(p, index == 0), 240)
+                wait_until(f"API server {index}", lambda p=port, i=index: self._healthy(p, i == 0), 240)
             for index in range(self.triggerer_count):
                 self.start_triggerer(f"triggerer-{index}")
             return self

@@ -76,7 +76,8 @@ def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_ti(airflow_db: Path) -> Callable[..., uuid.UUID]:
     """Create a new DAG run; return the id of its task instance, put in ``state``.
 
-    A DEFERRED one also gets a trigger and ``next_method``, as ``self.defer()`` would give it.
+    A DEFERRED one also gets a trigger (created ``deferred_ago`` seconds ago) and ``next_method``,
+    as ``self.defer()`` would give it.
     ``mailbox`` (a value, or a function of the new task instance id) is stored as its
     ``clipia_webhook`` XCom the way the Execution API stores it.
     """
@@ -87,8 +88,8 @@ def make_ti(airflow_db: Path) -> Callable[..., uuid.UUID]:
     from airflow.utils.state import TaskInstanceState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
-    def make(state: str = "running", *, mailbox: Any = None) -> uuid.UUID:
-        from datetime import datetime, timezone
+    def make(state: str = "running", *, mailbox: Any = None, deferred_ago: float = 60.0) -> uuid.UUID:
+        from datetime import datetime, timedelta, timezone
 
         with create_session() as session:
             dag = SerializedDagModel.get_dag(DAG_ID, session=session)
@@ -108,7 +109,9 @@ def make_ti(airflow_db: Path) -> Callable[..., uuid.UUID]:
             ti.state = state
             if state == TaskInstanceState.DEFERRED:
                 trigger = Trigger(
-                    classpath="clipgen_provider.triggers.clipia.ClipiaRequestTrigger", kwargs={}
+                    classpath="clipgen_provider.triggers.clipia.ClipiaRequestTrigger",
+                    kwargs={},
+                    created_date=datetime.now(tz=timezone.utc) - timedelta(seconds=deferred_ago),
                 )
                 session.add(trigger)
                 session.flush()
@@ -195,12 +198,31 @@ def test_compare_and_set_lets_exactly_one_writer_win(make_ti) -> None:
 
 def test_session_scope_rolls_back_on_error(make_ti) -> None:
     ti_id = make_ti(mailbox={"state": "waiting"})
-    with pytest.raises(RuntimeError), db.session_scope() as session:
-        ti = db.task_instance(session, ti_id)
-        assert db.compare_and_set_xcom(session, ti, KEY, db.read_xcom(session, ti, KEY), {"state": "lost"})
-        raise RuntimeError("boom")
+
+    def write_then_fail() -> None:
+        with db.session_scope() as session:
+            ti = db.task_instance(session, ti_id)
+            assert db.compare_and_set_xcom(
+                session, ti, KEY, db.read_xcom(session, ti, KEY), {"state": "lost"}
+            )
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     with db.session_scope() as session:
         assert db.read_xcom(session, db.task_instance(session, ti_id), KEY).value == {"state": "waiting"}
+
+
+def test_deferred_since_is_when_the_trigger_was_created(make_ti) -> None:
+    import time
+
+    deferred = make_ti("deferred", deferred_ago=30)
+    running = make_ti("running")
+    with db.session_scope() as session:
+        since = db.deferred_since(session, db.task_instance(session, deferred))
+        assert since is not None
+        assert abs(time.time() - 30 - since) < 5
+        assert db.deferred_since(session, db.task_instance(session, running)) is None
 
 
 def test_resume_if_deferred_schedules_the_task_with_the_event(make_ti) -> None:

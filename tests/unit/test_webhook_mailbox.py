@@ -14,7 +14,9 @@ TI = "0195f0a0-0000-7000-8000-000000000001"
 
 
 def body(**fields: Any) -> bytes:
-    return json.dumps({"request_id": "req_1", "status": "OK", "payload": {}, "error": None, **fields}).encode()
+    return json.dumps(
+        {"request_id": "req_1", "status": "OK", "payload": {}, "error": None, **fields}
+    ).encode()
 
 
 def test_placeholder_waits_for_its_own_try_only() -> None:
@@ -27,7 +29,15 @@ def test_placeholder_waits_for_its_own_try_only() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [None, "", "not json", 42, [], {"state": "waiting", "ti_id": TI}, {"v": 2, "state": "waiting", "ti_id": TI}],
+    [
+        None,
+        "",
+        "not json",
+        42,
+        [],
+        {"state": "waiting", "ti_id": TI},
+        {"v": 2, "state": "waiting", "ti_id": TI},
+    ],
 )
 def test_foreign_values_are_not_mailboxes(value: Any) -> None:
     assert mailbox.load(value) is None
@@ -106,7 +116,13 @@ async def test_aread_returns_only_this_tries_mailbox(monkeypatch: pytest.MonkeyP
     assert await mailbox.aread(ref) is None
     stored["value"] = mailbox.placeholder(TI, "c")
     assert await mailbox.aread(ref) == mailbox.placeholder(TI, "c")
-    assert asked[0] == {"key": "clipia_webhook", "dag_id": "dag", "task_id": "task", "run_id": "run", "map_index": 3}
+    assert asked[0] == {
+        "key": "clipia_webhook",
+        "dag_id": "dag",
+        "task_id": "task",
+        "run_id": "run",
+        "map_index": 3,
+    }
 
 
 def test_push_placeholder_writes_through_base_xcom(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,8 +61,12 @@ def timeline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
 @pytest.fixture
 def api(timeline: list[tuple[str, Any]]):
     def submit(request: httpx.Request) -> httpx.Response:
-        timeline.append(("submit", {"body": json.loads(request.content), "key": request.headers["idempotency-key"]}))
-        return httpx.Response(200, json={"request_id": "req_1", "status": "IN_QUEUE", "cost": 1, "warnings": []})
+        timeline.append(
+            ("submit", {"body": json.loads(request.content), "key": request.headers["idempotency-key"]})
+        )
+        return httpx.Response(
+            200, json={"request_id": "req_1", "status": "IN_QUEUE", "cost": 1, "warnings": []}
+        )
 
     with respx.mock(base_url=BASE, assert_all_called=False, using="httpx") as router:
         router.post("/v1/models/nano-banana-2").mock(side_effect=submit)

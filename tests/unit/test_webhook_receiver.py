@@ -8,6 +8,7 @@ streaming), invalid, and unavailable (a database that cannot take the write).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -25,12 +26,12 @@ from starlette.routing import Mount
 from clipgen_provider.webhooks import mailbox
 from clipgen_provider.webhooks.receiver import URL_PREFIX, create_receiver_app, delivery_path
 from clipgen_provider.webhooks.signature import SIGNATURE_HEADER, sign
-from tests.unit.test_webhook_airflow_internals import (  # noqa: F401 - fixtures shared with that module
-    airflow_db,
-    make_ti,
-    start_next_try,
-    ti_row,
-)
+from tests.unit import test_webhook_airflow_internals as metadata_db
+from tests.unit.test_webhook_airflow_internals import start_next_try, ti_row
+
+#: the real metadata database and task instance factory of the internals' tests
+airflow_db = metadata_db.airflow_db
+make_ti = metadata_db.make_ti
 
 CONN_ID = "clipia_webhook_unit"
 OLD_SECRET = "whsec_unit_old_0123456789"
@@ -120,6 +121,27 @@ async def test_error_delivery_resumes_with_a_failed_event(client, make_ti) -> No
     event = deserialize(ti_row(ti_id).next_kwargs)["event"]
     assert (event["status"], event["job_id"], event["remote_status"]) == ("failed", "req_bad", "ERROR")
     assert stored(ti_id)["error"] == "the model gave up"
+
+
+async def test_a_task_that_just_deferred_is_resumed_once_settled(make_ti) -> None:
+    from clipgen_provider.webhooks import _airflow_internals as db
+
+    settle = 1.5
+    api = Starlette(routes=[Mount(URL_PREFIX, create_receiver_app(settle_seconds=settle))])
+    ti_id = make_ti("deferred", mailbox=waiting, deferred_ago=0)
+    with db.session_scope() as session:
+        deferred_at = db.deferred_since(session, db.task_instance(session, ti_id))
+    assert deferred_at is not None
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://api") as client:
+        assert await post(client, ti_id, delivery("req_fresh")) == (200, {"result": "accepted"})
+        assert ti_row(ti_id).state == "deferred", "not resumed while the deferring worker may still exit"
+        deadline = time.monotonic() + 10
+        while ti_row(ti_id).state == "deferred" and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    ti = ti_row(ti_id)
+    assert ti.state == "scheduled"
+    assert ti.scheduled_dttm.timestamp() >= deferred_at + settle - 0.05
+    assert stored(ti_id)["request_id"] == "req_fresh"
 
 
 async def test_delivery_before_the_task_defers_is_kept_for_the_trigger(client, make_ti) -> None:
@@ -247,7 +269,9 @@ async def test_signed_body_that_is_not_a_delivery_is_invalid(client, make_ti, bo
 
 
 # -- database failure, secrecy, no docs -----------------------------------------------------------
-async def test_locked_database_answers_503_then_the_retry_is_accepted(client, make_ti, airflow_db: Path) -> None:
+async def test_locked_database_answers_503_then_the_retry_is_accepted(
+    client, make_ti, airflow_db: Path
+) -> None:
     ti_id = make_ti("deferred", mailbox=waiting)
     blocker = sqlite3.connect(airflow_db, isolation_level=None)
     try:
@@ -268,7 +292,9 @@ async def test_secrets_never_reach_answers_or_logs(client, make_ti, caplog: pyte
         delivery_path(str(ti_id)), content=delivery(), headers={SIGNATURE_HEADER: sign(delivery(), "whsec_x")}
     )
     accepted = await client.post(
-        delivery_path(str(ti_id)), content=delivery(), headers={SIGNATURE_HEADER: sign(delivery(), NEW_SECRET)}
+        delivery_path(str(ti_id)),
+        content=delivery(),
+        headers={SIGNATURE_HEADER: sign(delivery(), NEW_SECRET)},
     )
     assert (forged.status_code, accepted.status_code) == (401, 200)
     everything = forged.text + accepted.text + str(dict(forged.headers)) + caplog.text

@@ -120,7 +120,9 @@ async def test_no_delivery_falls_back_to_the_status_poll_after_one_interval(monk
         pytest.param([None], id="mailbox-missing"),
     ],
 )
-async def test_the_poll_still_finishes_when_the_mailbox_cannot_help(monkeypatch, api, reads: list[Any]) -> None:
+async def test_the_poll_still_finishes_when_the_mailbox_cannot_help(
+    monkeypatch, api, reads: list[Any]
+) -> None:
     script_mailbox(monkeypatch, *reads)
     status_route(api, "FAILED")
     event = await first_event(trigger(poll_interval=0.05))

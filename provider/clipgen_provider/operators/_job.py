@@ -106,8 +106,12 @@ class ClipgenJobOperator(BaseOperator):
         """Why the job failed, in the API's words (default: the trigger's message)."""
         return str(event.get("message"))
 
-    def on_job_timeout(self, job_id: str) -> None:
-        """React to the deadline passing while the job still runs (cancel it, or say it runs on)."""
+    def on_job_timeout(self, job_id: str) -> str | None:
+        """React to the deadline passing while the job still runs (cancel it, or say it runs on).
+
+        Return what a retry of the task will do, for the timeout error; None means it re-attaches.
+        """
+        return None
 
     # -- the flow ---------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
@@ -145,8 +149,8 @@ class ClipgenJobOperator(BaseOperator):
                     status=str(event.get("remote_status")),
                 )
             if event["status"] == "timeout":
-                self.on_job_timeout(job_id)
-                raise AirflowTaskTimeout(f"{event['message']}; a retry re-attaches to the same job.")
+                next_try = self.on_job_timeout(job_id) or "a retry re-attaches to the same job"
+                raise AirflowTaskTimeout(f"{event['message']}; {next_try}.")
         raise AirflowException(f"{event['message']}. A retry re-attaches to the same job.")
 
     def _deadline(self) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -160,6 +161,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
 
         if self._mailbox is not None:
             from clipgen_provider.triggers.clipia_webhook import ClipiaWebhookTrigger
+            from clipgen_provider.webhooks.mailbox import resume_settle_seconds
 
             return ClipiaWebhookTrigger(
                 job_id=job_id,
@@ -168,6 +170,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
                 deadline=deadline,
                 mailbox=self._mailbox.as_dict(),
                 check_interval=self.webhook_check_interval,
+                not_before=time.time() + resume_settle_seconds(),
             )
         return ClipiaRequestTrigger(
             job_id=job_id, conn_id=self.clipia_conn_id, poll_interval=self.poll_interval, deadline=deadline

@@ -215,28 +215,35 @@ class ClipwiseGenerateOperator(ClipwiseHookMixin, ClipgenJobOperator):
     def describe_failure(self, job_id: str, event: dict[str, Any]) -> str:
         return self.read_job(job_id).error or str(event.get("message"))
 
-    def on_job_timeout(self, job_id: str) -> None:
+    def on_job_timeout(self, job_id: str) -> str | None:
         """The wait timed out: cancel the generation if it can still stop."""
-        self.cancel_best_effort(job_id)
+        if self.cancel_best_effort(job_id):
+            return "it was cancelled, so a retry of this task starts a new generation"
+        return None
 
     def on_kill(self) -> None:
         """The task is killed while waiting on the worker: cancel the generation if it can still stop."""
         if self._generation_id:
             self.cancel_best_effort(self._generation_id)
 
-    def cancel_best_effort(self, generation_id: str) -> None:
-        """Cancel ``generation_id`` unless it already finished; log, never raise, when Clipwise refuses."""
+    def cancel_best_effort(self, generation_id: str) -> bool:
+        """Cancel ``generation_id`` unless it already finished; True if it was cancelled.
+
+        A refusal (``unsupported_cancellation``: the work can no longer stop) or an API error is
+        logged, never raised: the task is already failing or being killed for its own reason.
+        """
         from clipgen_provider.triggers.clipwise import cancel_refusal, nothing_to_cancel
 
         try:
             if reason := nothing_to_cancel(self.read_job(generation_id)):
                 self.log.info(reason)
-                return
+                return False
             self.hook.cancel_generation(generation_id)
         except ClipwiseApiError as err:
             self.log.warning(cancel_refusal(generation_id, err))
-            return
-        self.log.warning("Cancelled Clipwise generation %s; nothing more will be charged for it.", generation_id)
+            return False
+        self.log.warning("Cancelled Clipwise generation %s.", generation_id)
+        return True
 
 
 class ClipwiseExtractUrlOperator(ClipwiseHookMixin, ClipgenJobOperator):

@@ -89,7 +89,9 @@ class ClipwiseUploadOperator(ClipwiseHookMixin, BaseOperator):
         """Upload the file once per task instance; return its id."""
         with fail_fast_on_permanent_errors():
             path = _local_file(self.file_path, "file_path")
-            target = {"resource_type": self.resource_type} if self.resource_type else {"purpose": self.purpose}
+            target = (
+                {"resource_type": self.resource_type} if self.resource_type else {"purpose": self.purpose}
+            )
             return once_per_task_instance(
                 context,
                 "clipwise_upload",
@@ -182,7 +184,9 @@ class ClipwiseCreateProductOperator(ClipwiseHookMixin, BaseOperator):
                 "description": self.description,
                 **self.metadata,
             }
-            return once_per_task_instance(context, "clipwise_product", fields, lambda: self._create(fields), self.log)
+            return once_per_task_instance(
+                context, "clipwise_product", fields, lambda: self._create(fields), self.log
+            )
 
     def _create(self, fields: dict[str, Any]) -> dict[str, Any]:
         answer = self.hook.create_product(**fields)
@@ -225,7 +229,9 @@ class ClipwiseGenerateResourceOperator(ClipwiseHookMixin, BaseOperator):
         """Generate the resource once per task instance."""
         with fail_fast_on_permanent_errors():
             inputs = {"resource_type": self.resource_type, "prompt": self.prompt, **self.metadata}
-            return once_per_task_instance(context, "clipwise_generated_resource", inputs, self._generate, self.log)
+            return once_per_task_instance(
+                context, "clipwise_generated_resource", inputs, self._generate, self.log
+            )
 
     def _generate(self) -> dict[str, Any]:
         answer = self.hook.generate_resource(self.resource_type, self.prompt, **self.metadata)
@@ -276,7 +282,9 @@ class ClipwiseCloneVoiceOperator(ClipwiseHookMixin, BaseOperator):
                 "language": self.language,
                 "description": self.description,
             }
-            return once_per_task_instance(context, "clipwise_voice", inputs, lambda: self._clone(path), self.log)
+            return once_per_task_instance(
+                context, "clipwise_voice", inputs, lambda: self._clone(path), self.log
+            )
 
     def _clone(self, path: Path) -> dict[str, Any]:
         answer = self.hook.clone_voice(path, self.name, language=self.language, description=self.description)

@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from airflow.sdk import Context
 
@@ -68,8 +68,8 @@ def once_per_task_instance(
     record = store.get(name) if store is not None else None
     if isinstance(record, dict) and record.get("inputs") == digest:
         log.info("Reusing %s from an earlier try of this task instance (same inputs).", name)
-        return record["value"]  # type: ignore[no-any-return]
+        return cast(T, record["value"])
     value = produce()
     if store is not None:
-        store.set(name, {"inputs": digest, "value": value}, retention=_never_expire())
+        store.set(name, {"inputs": digest, "value": cast(Any, value)}, retention=_never_expire())
     return value

@@ -35,4 +35,3 @@ def generation_summary(generation: Mapping[str, Any]) -> dict[str, Any]:
         "generated_media_id": outputs.get("generated_media_id"),
         "media_urls": list(dict.fromkeys(media_urls)),
     }
-

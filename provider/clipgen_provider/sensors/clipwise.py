@@ -60,8 +60,9 @@ class ClipwiseGenerationSensor(ClipwiseHookMixin, BaseSensorOperator):
         if not state.terminal:
             return False
         if not state.succeeded:
+            reason = state.error or "no reason given"
             raise AirflowFailException(
-                f"Clipwise generation {self.generation_id} ended {state.status}: {state.error or 'no reason given'}"
+                f"Clipwise generation {self.generation_id} ended {state.status}: {reason}"
             )
         return PokeReturnValue(is_done=True, xcom_value=generation_summary(generation))
 

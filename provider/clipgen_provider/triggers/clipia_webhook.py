@@ -32,21 +32,33 @@ class ClipiaWebhookTrigger(ClipiaRequestTrigger):
     :param check_interval: seconds between mailbox reads (the receiver normally resumes the task
         before the first one is due)
     :param poll_interval: seconds before the first, and between, status polls
+    :param not_before: UNIX time before which no event is yielded, so the task is never resumed
+        while the worker that deferred it may still be exiting (see
+        :func:`~clipgen_provider.webhooks.mailbox.resume_settle_seconds`)
 
     Plus the options of :class:`~clipgen_provider.triggers.clipia.ClipiaRequestTrigger`. Yields the
     same event schema, with ``via`` saying who saw the end first: ``mailbox`` or ``poll``.
     """
 
-    def __init__(self, *, mailbox: dict[str, Any], check_interval: float = 10.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        mailbox: dict[str, Any],
+        check_interval: float = 10.0,
+        not_before: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.mailbox = mailbox
         self.check_interval = check_interval
+        self.not_before = not_before
         self._foreign_reported = False
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        """The polling trigger's kwargs plus the mailbox address and check interval."""
+        """The polling trigger's kwargs plus the mailbox address, check interval and not-before."""
         classpath, kwargs = super().serialize()
-        return classpath, {**kwargs, "mailbox": self.mailbox, "check_interval": self.check_interval}
+        kwargs.update(mailbox=self.mailbox, check_interval=self.check_interval, not_before=self.not_before)
+        return classpath, kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Race the mailbox against the status poll; yield exactly one event."""
@@ -63,6 +75,8 @@ class ClipiaWebhookTrigger(ClipiaRequestTrigger):
                 for task in watchers:
                     task.cancel()
                 await asyncio.gather(*watchers, return_exceptions=True)
+        if self.not_before is not None:
+            await asyncio.sleep(max(self.not_before - time.time(), 0.0))
         yield TriggerEvent(payload)
 
     async def _watch_mailbox(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def cancel_refusal(generation_id: str, error: ClipwiseApiError) -> str:
     if error.code == "unsupported_cancellation":
         return (
             f"Clipwise generation {generation_id} can no longer be cancelled (it is past the stage where "
-            f"its work can stop); it runs to the end and is charged."
+            f"its work can stop); it runs on to the end."
         )
     return f"Cancelling Clipwise generation {generation_id} failed, it may run on: {error}"
 

@@ -19,6 +19,9 @@ Used, and why:
 * ``airflow.models.xcom.XComModel``: read the mailbox row and replace it with a compare-and-set
   on its ``timestamp``, so of two concurrent deliveries (two API servers, SQLite without row
   locks) exactly one wins.
+* ``airflow.models.trigger.Trigger.created_date``: when the task deferred (the execution API
+  creates the trigger row in the deferral's transaction), to hold a resume back until the
+  deferring worker is surely gone (see ``mailbox.resume_settle_seconds``).
 * ``airflow.models.trigger.handle_event_submit`` and ``airflow.triggers.base.TriggerEvent``:
   what the HITL route calls to resume a DEFERRED task at once: it stores the event in
   ``next_kwargs``, clears ``trigger_id`` and sets the state to SCHEDULED; the triggerer then
@@ -36,7 +39,7 @@ from typing import Any
 from uuid import UUID
 
 from airflow.models.taskinstance import TaskInstance
-from airflow.models.trigger import handle_event_submit
+from airflow.models.trigger import Trigger, handle_event_submit
 from airflow.models.xcom import XComModel
 from airflow.triggers.base import TriggerEvent
 from airflow.utils.session import create_session
@@ -54,6 +57,7 @@ __all__ = [
     "TaskInstance",
     "XComSnapshot",
     "compare_and_set_xcom",
+    "deferred_since",
     "read_xcom",
     "resume_if_deferred",
     "session_scope",
@@ -117,6 +121,14 @@ def compare_and_set_xcom(
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def deferred_since(session: Session, ti: TaskInstance) -> float | None:
+    """UNIX time at which ``ti`` deferred, or None when it is not DEFERRED."""
+    if ti.state != TaskInstanceState.DEFERRED:
+        return None
+    created = session.scalar(select(Trigger.created_date).where(Trigger.id == ti.trigger_id))
+    return created.timestamp() if created is not None else 0.0
 
 
 def resume_if_deferred(session: Session, ti: TaskInstance, payload: dict[str, Any]) -> bool:

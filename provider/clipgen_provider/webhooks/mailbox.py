@@ -38,6 +38,8 @@ DELIVERED = "delivered"
 _MAX_ERROR_CHARS = 500
 #: longest request id accepted from a delivery
 _MAX_ID_CHARS = 200
+#: a scheduler loop or two, on top of the worker's exit detection (see :func:`resume_settle_seconds`)
+_SCHEDULER_MARGIN_SECONDS = 2.0
 
 
 class DeliveryError(ValueError):
@@ -145,6 +147,20 @@ def event_from_delivery(mailbox: dict[str, Any], via: str) -> dict[str, Any]:
     )
     message = f"Clipia request {request_id} ended {state.describe()} (webhook delivery, via {via})"
     return {**trigger_event(state, "success" if ok else "failed", request_id, message), "via": via}
+
+
+def resume_settle_seconds() -> float:
+    """How long after a task defers it is safe to resume it (receiver and trigger alike).
+
+    The worker that ran ``defer()`` notices its task process has exited only at its next check,
+    up to ``[workers] min_heartbeat_interval`` later, and the scheduler reads that exit one loop
+    after. Resume the task before then and Airflow 3.3.2's scheduler takes that stale exit for
+    the resumed run's and fails it ("task state changed externally"). So no resume happens
+    earlier than this many seconds after the deferral (``docs/webhooks.md``, "Resume timing").
+    """
+    from airflow.sdk import conf
+
+    return conf.getfloat("workers", "min_heartbeat_interval", fallback=5.0) + _SCHEDULER_MARGIN_SECONDS
 
 
 # -- Task SDK side: the operator writes, the trigger reads ---------------------------------------

@@ -12,8 +12,12 @@ apps, so the HMAC signature is the only gate. In order, the receiver:
    named in the mailbox (rotation), within the tolerance window: 401 ``rejected`` otherwise;
 4. in ONE transaction, locks the task instance, replaces the placeholder by the delivery's digest
    only if it is still the placeholder (first write wins) and, if the task is DEFERRED, resumes
-   it at once; commits; only then answers 2xx ``accepted`` (a second copy: 2xx ``duplicate``);
+   it; commits; only then answers 2xx ``accepted`` (a second copy: 2xx ``duplicate``);
 5. answers 503 on any database failure, so the sender retries and nothing is lost.
+
+A task that deferred less than :func:`~clipgen_provider.webhooks.mailbox.resume_settle_seconds`
+ago is resumed when that time is up, by a background task of this API server (should the server
+stop first, the trigger finds the stored delivery in the mailbox).
 
 Answers carry only ``{"result": ...}``: no secret, signature or internal detail ever leaves,
 and none is logged. The app has no docs or OpenAPI pages.
@@ -21,7 +25,9 @@ and none is logged. The app has no docs or OpenAPI pages.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 from uuid import UUID
@@ -95,23 +101,29 @@ def _answer(result: Result) -> JSONResponse:
     return JSONResponse({"result": result}, status_code=_STATUS[result])
 
 
-def _standing(value: object, ti_id: str) -> Literal["waiting", "duplicate", "ignored"]:
-    """What a mailbox value means for a delivery to try ``ti_id``."""
+def _standing(value: Any, ti_id: str) -> Literal["waiting", "delivered", "ignored"]:
+    """Where the mailbox of try ``ti_id`` stands: waiting, already delivered, or not this try's."""
     box = mailbox.load(value)
     if box is None or box["ti_id"] != ti_id:
         return "ignored"
-    return "waiting" if box["state"] == mailbox.WAITING else "duplicate"
+    return "waiting" if box["state"] == mailbox.WAITING else "delivered"
 
 
 class DeliveryDesk:
-    """Handles one delivery at a time (called in a worker thread: the database calls block)."""
+    """Verifies and stores deliveries, and resumes the tasks waiting for them.
 
-    def __init__(self, secrets_for: Callable[[str], Sequence[str]], tolerance_seconds: int) -> None:
+    Its database work blocks, so the app calls it in worker threads.
+    """
+
+    def __init__(
+        self, secrets_for: Callable[[str], Sequence[str]], tolerance_seconds: int, settle_seconds: float
+    ) -> None:
         self.secrets_for = secrets_for
         self.tolerance_seconds = tolerance_seconds
+        self.settle_seconds = settle_seconds
 
-    def handle(self, ti_id: UUID, body: bytes, header: str) -> Result:
-        """Verify and store one delivery; the result decides the HTTP answer."""
+    def handle(self, ti_id: UUID, body: bytes, header: str) -> tuple[Result, float | None]:
+        """Verify and store one delivery; return the answer and, if due later, when to resume."""
         try:
             with db.session_scope() as session:
                 ti = db.task_instance(session, ti_id)
@@ -120,21 +132,21 @@ class DeliveryDesk:
             standing = _standing(box, str(ti_id))
             if box is None or standing == "ignored":
                 log.info("Clipia delivery for task instance try %s ignored: it waits for none.", ti_id)
-                return "ignored"
+                return "ignored", None
             if not self._verified(body, header, str(box.get("conn_id"))):
                 log.warning("Clipia delivery for task instance try %s rejected: bad signature.", ti_id)
-                return "rejected"
-            if standing == "duplicate":
-                return "duplicate"
+                return "rejected", None
+            if standing == "delivered":
+                return "duplicate", None
             try:
                 digest = mailbox.delivered(box, body)
             except mailbox.DeliveryError as err:
                 log.warning("Signed Clipia delivery for try %s is malformed: %s", ti_id, err)
-                return "invalid"
+                return "invalid", None
             return self._store(ti_id, digest)
         except db.DatabaseError:
             log.exception("Clipia delivery for task instance try %s not stored; the sender retries.", ti_id)
-            return "unavailable"
+            return "unavailable", None
 
     def _verified(self, body: bytes, header: str, conn_id: str) -> bool:
         try:
@@ -147,43 +159,82 @@ class DeliveryDesk:
             return False
         return verify(body, header, secrets, tolerance_seconds=self.tolerance_seconds)
 
-    @staticmethod
-    def _store(ti_id: UUID, digest: dict[str, Any]) -> Result:
-        """Write the digest if the placeholder is still there, and resume a deferred task."""
+    def _store(self, ti_id: UUID, digest: dict[str, Any]) -> tuple[Result, float | None]:
+        """Write the digest if the placeholder is still there; resume a settled deferred task."""
+        resume_at: float | None = None
         with db.session_scope() as session:
             ti = db.task_instance(session, ti_id, lock=True)
             snapshot = db.read_xcom(session, ti, mailbox.MAILBOX_KEY) if ti is not None else None
             if ti is None or snapshot is None:
-                return "ignored"
+                return "ignored", None
             standing = _standing(snapshot.value, str(ti_id))
             if standing != "waiting":
-                return standing
+                return ("duplicate" if standing == "delivered" else "ignored"), None
             if not db.compare_and_set_xcom(session, ti, mailbox.MAILBOX_KEY, snapshot, digest):
-                return "duplicate"
-            resumed = db.resume_if_deferred(session, ti, mailbox.event_from_delivery(digest, "push"))
+                return "duplicate", None
+            deferred_at = db.deferred_since(session, ti)
+            if deferred_at is not None:
+                resume_at = deferred_at + self.settle_seconds
+                if time.time() >= resume_at:
+                    db.resume_if_deferred(session, ti, mailbox.event_from_delivery(digest, "push"))
+                    resume_at = None
         log.info(
-            "Clipia delivery for request %s stored for task instance try %s%s.",
+            "Clipia delivery for request %s stored for task instance try %s (%s).",
             digest["request_id"],
             ti_id,
-            "; task resumed" if resumed else "",
+            "not deferred yet" if deferred_at is None else "resumed" if resume_at is None else "resume due",
         )
-        return "accepted"
+        return "accepted", resume_at
+
+    def resume_stored(self, ti_id: UUID) -> bool:
+        """Resume the try with the delivery stored in its mailbox, if it still waits; True if so."""
+        with db.session_scope() as session:
+            ti = db.task_instance(session, ti_id, lock=True)
+            snapshot = db.read_xcom(session, ti, mailbox.MAILBOX_KEY) if ti is not None else None
+            box = mailbox.load(snapshot.value) if snapshot is not None else None
+            if ti is None or box is None or _standing(box, str(ti_id)) != "delivered":
+                return False
+            return db.resume_if_deferred(session, ti, mailbox.event_from_delivery(box, "push"))
+
+
+class _LaterResumes:
+    """Background tasks resuming tasks that deferred too recently to be resumed at once."""
+
+    def __init__(self, desk: DeliveryDesk) -> None:
+        self.desk = desk
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def schedule(self, ti_id: UUID, resume_at: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._resume(ti_id, resume_at))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _resume(self, ti_id: UUID, resume_at: float) -> None:
+        await asyncio.sleep(max(resume_at - time.time(), 0.0))
+        try:
+            resumed = await run_in_threadpool(self.desk.resume_stored, ti_id)
+        except db.DatabaseError:
+            log.exception("Could not resume task instance try %s; its trigger will.", ti_id)
+            return
+        if resumed:
+            log.info("Task instance try %s resumed with its stored Clipia delivery.", ti_id)
 
 
 def create_receiver_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+    settle_seconds: float | None = None,
     secrets_for: Callable[[str], Sequence[str]] = connection_secrets,
 ) -> FastAPI:
-    """Build the receiver app (mounted at :data:`URL_PREFIX` by the plugin)."""
-    app = FastAPI(
-        title="Clipgen webhook receiver",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    desk = DeliveryDesk(secrets_for, tolerance_seconds)
+    """Build the receiver app (mounted at :data:`URL_PREFIX` by the plugin).
+
+    ``settle_seconds`` defaults to :func:`~clipgen_provider.webhooks.mailbox.resume_settle_seconds`.
+    """
+    app = FastAPI(title="Clipgen webhook receiver", docs_url=None, redoc_url=None, openapi_url=None)
+    settle = mailbox.resume_settle_seconds() if settle_seconds is None else settle_seconds
+    desk = DeliveryDesk(secrets_for, tolerance_seconds, settle)
+    later = _LaterResumes(desk)
 
     @app.post(DELIVERY_PATH, include_in_schema=False)
     async def receive_clipia_delivery(ti_id: str, request: Request) -> JSONResponse:
@@ -198,6 +249,9 @@ def create_receiver_app(
             try_id = UUID(ti_id)
         except ValueError:
             return _answer("ignored")
-        return _answer(await run_in_threadpool(desk.handle, try_id, body, header))
+        result, resume_at = await run_in_threadpool(desk.handle, try_id, body, header)
+        if resume_at is not None:
+            later.schedule(try_id, resume_at)
+        return _answer(result)
 
     return app

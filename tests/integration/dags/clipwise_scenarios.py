@@ -44,14 +44,20 @@ with scenario("clipwise_smart"):
     ClipwiseGenerateOperator(task_id="smart", format="smart", prompt="A launch video", retries=2, **FAST)
 
 with scenario("clipwise_missing_inputs"):
-    ClipwiseGenerateOperator(task_id="static_ad", format="static_ad", inputs={"variations": 2}, retries=2, **FAST)
+    ClipwiseGenerateOperator(
+        task_id="static_ad", format="static_ad", inputs={"variations": 2}, retries=2, **FAST
+    )
 
 with scenario("clipwise_unknown_format"):
     ClipwiseGenerateOperator(task_id="typo", format="smrat", prompt="x", retries=2, **FAST)
 
 with scenario("clipwise_local_video"):
     ClipwiseGenerateOperator(
-        task_id="transcribe", format="video_to_text", inputs={"video": "{{ params.video }}"}, retries=2, **FAST
+        task_id="transcribe",
+        format="video_to_text",
+        inputs={"video": "{{ params.video }}"},
+        retries=2,
+        **FAST,
     )
 
 with scenario("clipwise_wrong_asset"):
@@ -146,7 +152,11 @@ with scenario("clipwise_assets"):
 
 with scenario("clipwise_sensors"):
     ClipwiseGenerationSensor(
-        task_id="wait", generation_id="{{ params.generation_id }}", deferrable=True, poke_interval=0.2, timeout=30
+        task_id="wait",
+        generation_id="{{ params.generation_id }}",
+        deferrable=True,
+        poke_interval=0.2,
+        timeout=30,
     )
     ClipwiseGenerationSensor(
         task_id="poke", generation_id="{{ params.generation_id }}", mode="poke", poke_interval=0.2, timeout=30

@@ -80,7 +80,9 @@ with DAG(
     default_args={"retries": 1, "retry_delay": timedelta(seconds=1)},
 ):
     generate(
-        input={"prompt": "{{ params.prompt }}{{ ' [sandbox:fail]' if params.fail_first_try and ti.try_number == 1 else '' }}"},
+        input={
+            "prompt": "{{ params.prompt }}{{ ' [sandbox:fail]' if params.fail_first_try and ti.try_number == 1 else '' }}"
+        },
         wait_for_webhook=True,
         webhook_check_interval=4,
         webhook_fallback_poll_interval=2,
