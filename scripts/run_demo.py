@@ -54,8 +54,11 @@ with create_session() as session:
     )
     for row in rows:
         value = row.value if isinstance(row.value, dict) else {{}}
+        cost = f"  ({{value['cost']}} credits)" if value.get("cost") is not None else ""
         for url in value.get("media_urls", []):
-            print(f"    {{row.task_id}}: {{url}}  (cost {{value.get('cost')}})")
+            print(f"    {{row.task_id}}: {{url}}{{cost}}")
+        for path in value.get("stored_paths", []):
+            print(f"    {{row.task_id}} stored: {{path}}")
 """
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
 

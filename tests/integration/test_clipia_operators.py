@@ -102,3 +102,22 @@ def test_estimate_operator_spends_nothing(sandbox, clipia_conn):
     outcome = run_dag("clipia_estimate")
     assert outcome.value("quote")["credits"] > 0
     assert usage(sandbox, clipia_conn)["requests"] == 0
+
+
+def test_balance_sensor_passes_fails_fast_or_waits(clipia_conn):
+    outcome = run_dag("clipia_balance_checks")
+    assert outcome.task_states == {
+        "enough": "success",
+        "short_fails_at_once": "failed",
+        "short_waits_deferred": "failed",
+    }
+    assert outcome.value("enough") == 10_000
+    assert outcome.tries["short_fails_at_once"] == 1
+
+
+def test_run_cost_totals_what_the_account_was_charged(sandbox, clipia_conn):
+    outcome = run_dag("clipia_run_cost")
+    assert outcome.state == "success", outcome.task_states
+    report = outcome.value("run_cost")
+    assert set(report["by_task"]) == {"image", "music"}
+    assert report["total_credits"] == usage(sandbox, clipia_conn)["credits_spent"] > 0

@@ -245,3 +245,32 @@ def test_sensors_wait_for_a_generation_started_elsewhere(clipwise_conn: str) -> 
     assert outcome.state == "success", outcome.task_states
     assert outcome.value("wait")["generation_id"] == generation_id
     assert outcome.value("poke")["video_url"]
+
+
+def test_outputs_are_stored_and_announced_as_an_asset_event(clipwise_conn: str) -> None:
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    from clipgen_provider.media import as_storage_path
+
+    out = f"memory://media/{uuid.uuid4().hex}"
+    outcome = run_dag("clipwise_stored_outputs", out=out)
+    assert outcome.state == "success", outcome.task_states
+    result = outcome.value("render")
+    (stored,) = result["stored_paths"]
+    assert stored.startswith(f"{out}/") and stored.endswith(f"{result['generation_id']}-0.mp4")
+    assert as_storage_path(stored).read_bytes() == httpx.get(result["video_url"]).content
+    assert outcome.value("render", "_link_ClipgenMediaLink") == result["media_urls"][0]
+    with create_session() as session:
+        asset = session.query(AssetModel).filter(AssetModel.name == "clipwise_scenario_media").one()
+        event = (
+            session.query(AssetEvent)
+            .filter(AssetEvent.asset_id == asset.id)
+            .order_by(AssetEvent.id.desc())
+            .first()
+        )
+        assert event.extra["generation_id"] == result["generation_id"]
+        assert event.extra["format"] == "smart"
+        assert event.extra["stored_paths"] == [stored]
+        queued = session.query(AssetDagRunQueue).filter(AssetDagRunQueue.asset_id == asset.id).all()
+        assert [q.target_dag_id for q in queued] == ["clipwise_media_consumer"]

@@ -17,7 +17,10 @@ def item(sandbox, name: str, **declared) -> MediaItem:
 def test_files_land_under_file_url_with_the_served_bytes(sandbox, tmp_path):
     items = [item(sandbox, "job1-0.png", content_type="image/png"), item(sandbox, "job1-video.mp4")]
     stored = store_media(items, f"file://{tmp_path}/media/2026-11-23", stem="job1")
-    assert stored == [f"file://{tmp_path}/media/2026-11-23/job1-0.png", f"file://{tmp_path}/media/2026-11-23/job1-1.mp4"]
+    assert stored == [
+        f"file://{tmp_path}/media/2026-11-23/job1-0.png",
+        f"file://{tmp_path}/media/2026-11-23/job1-1.mp4",
+    ]
     png = (tmp_path / "media/2026-11-23/job1-0.png").read_bytes()
     assert png == httpx.get(items[0].url).content
     assert png.startswith(b"\x89PNG")

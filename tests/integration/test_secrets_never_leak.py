@@ -57,7 +57,12 @@ def secret_run(sandbox, tmp_path_factory):
     outputs = {}
     for dag_id in EXAMPLE_DAGS:
         result = subprocess.run(
-            [AIRFLOW, "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=600, check=False
+            [AIRFLOW, "dags", "test", dag_id],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         outputs[dag_id] = result.stdout + result.stderr
     return home, secrets, outputs
@@ -88,7 +93,9 @@ def test_no_secret_in_xcom_or_rendered_fields(secret_run):
     home, secrets, _ = secret_run
     with sqlite3.connect(home / "airflow.db") as db:
         xcoms = [str(row) for row in db.execute("SELECT value FROM xcom")]
-        rendered = [str(row) for row in db.execute("SELECT rendered_fields FROM rendered_task_instance_fields")]
+        rendered = [
+            str(row) for row in db.execute("SELECT rendered_fields FROM rendered_task_instance_fields")
+        ]
     assert xcoms
     assert rendered
     for text in xcoms + rendered:

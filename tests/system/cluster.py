@@ -171,14 +171,16 @@ class AirflowCluster:
         """The ``airflow`` command of the running interpreter's environment."""
         return str(Path(sys.executable).with_name("airflow"))
 
-    def _spawn(self, name: str, *args: str, port: int | None = None) -> Component:
+    def _spawn(
+        self, name: str, *args: str, port: int | None = None, env: Mapping[str, str] | None = None
+    ) -> Component:
         log_path = self.home / f"{name}.log"
         log = log_path.open("ab")
         process = subprocess.Popen(
             [self.airflow, *args],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=self.env,
+            env={**self.env, **(env or {})},
             cwd=self.home,
             preexec_fn=_die_with_parent,
         )
@@ -202,7 +204,8 @@ class AirflowCluster:
                 raise RuntimeError(f"airflow db migrate failed; see {self.home / 'db-migrate.log'}")
             for index, port in enumerate(self.api_ports):
                 self._spawn(f"api-server-{index}", "api-server", "--port", str(port), port=port)
-            self._spawn("scheduler", "scheduler")
+            worker_logs = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
+            self._spawn("scheduler", "scheduler", env=worker_logs)
             self._spawn("dag-processor", "dag-processor")
             for index, port in enumerate(self.api_ports):
                 wait_until(f"API server {index}", lambda p=port, i=index: self._healthy(p, i == 0), 240)
@@ -222,7 +225,8 @@ class AirflowCluster:
     def start_triggerer(self, name: str) -> Component:
         """Start one triggerer and wait for its job to heartbeat; remember which job id it is."""
         known = set(self._alive_triggerer_jobs())
-        component = self._spawn(name, "triggerer")
+        log_server = {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
+        component = self._spawn(name, "triggerer", env=log_server)
 
         def new_job() -> int | None:
             self._check_alive()

@@ -4,6 +4,7 @@ for the same idempotency key, and the trigger it defers to. The API is mocked wi
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -101,6 +102,8 @@ def test_first_submit_pushes_the_placeholder_then_submits_this_tries_url(timelin
     assert isinstance(trigger, ClipiaWebhookTrigger)
     assert trigger.mailbox == mailbox.MailboxRef("d", "gen", "r", -1, ti_id).as_dict()
     assert (trigger.poll_interval, trigger.check_interval) == (90, 7)
+    assert trigger.not_before is not None
+    assert trigger.not_before - time.time() == pytest.approx(mailbox.resume_settle_seconds(), abs=2)
 
 
 def test_a_resubmit_with_the_same_key_sends_the_same_body_and_polls(timeline, api) -> None:
@@ -111,7 +114,9 @@ def test_a_resubmit_with_the_same_key_sends_the_same_body_and_polls(timeline, ap
     retry = operator()  # the next try (new task instance id) after a crash before the ledger got the id
     retry.submit_job(context(store, try_number=2), "key-A")  # type: ignore[arg-type]
     assert timeline == [("submit", first_body)], "same key, same body, and no placeholder for this try"
-    assert type(retry.make_trigger("req_1", deadline=None)) is ClipiaRequestTrigger
+    trigger = retry.make_trigger("req_1", deadline=None)
+    assert isinstance(trigger, ClipiaWebhookTrigger)
+    assert (trigger.mailbox, trigger.poll_interval) == (None, retry.poll_interval)
 
 
 def test_a_new_key_gets_this_tries_url_and_mailbox(timeline, api) -> None:
@@ -127,7 +132,10 @@ def test_a_new_key_gets_this_tries_url_and_mailbox(timeline, api) -> None:
 
 
 def test_re_attaching_without_a_submit_polls(timeline) -> None:
-    assert type(operator().make_trigger("req_1", deadline=None)) is ClipiaRequestTrigger
+    trigger = operator().make_trigger("req_1", deadline=None)
+    assert isinstance(trigger, ClipiaWebhookTrigger)
+    assert trigger.mailbox is None
+    assert trigger.not_before is not None, "held back like every webhook-mode event"
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,15 @@ async def test_a_delivery_already_in_the_mailbox_wins_without_any_api_call(monke
     assert route.call_count == 0
 
 
+async def test_no_event_before_the_deferring_worker_has_surely_exited(monkeypatch, api) -> None:
+    script_mailbox(monkeypatch, delivered())
+    status_route(api, "COMPLETED")
+    not_before = time.time() + 0.5
+    event = await first_event(trigger(not_before=not_before))
+    assert time.time() >= not_before
+    assert event["via"] == "mailbox"
+
+
 async def test_a_delivery_arriving_later_is_seen_at_the_next_check(monkeypatch, api) -> None:
     waiting = mailbox.placeholder(TI, "clipia_default")
     asked = script_mailbox(monkeypatch, waiting, waiting, waiting, delivered(status="ERROR"))
@@ -136,6 +145,14 @@ async def test_a_foreign_delivery_is_reported_once(monkeypatch, api, capfd: pyte
     assert capfd.readouterr().out.count("holds a delivery for request req_other") == 1
 
 
+async def test_without_a_mailbox_it_polls_from_the_start(monkeypatch, api) -> None:
+    asked = script_mailbox(monkeypatch, delivered())
+    route = status_route(api, "COMPLETED")
+    event = await first_event(trigger(mailbox=None, poll_interval=30.0))
+    assert (event["status"], event["via"]) == ("success", "poll")
+    assert (asked, route.call_count) == ([], 1)
+
+
 async def test_the_deadline_still_yields_a_timeout_event(monkeypatch, api) -> None:
     script_mailbox(monkeypatch, mailbox.placeholder(TI, "clipia_default"))
     status_route(api, "IN_PROGRESS")
@@ -157,11 +174,16 @@ async def test_cancelling_the_trigger_stops_both_watchers(monkeypatch, api) -> N
 
 
 def test_serializes_to_plain_kwargs_and_back() -> None:
-    original = trigger(deadline=1234.5)
+    original = trigger(deadline=1234.5, not_before=1000.0)
     classpath, kwargs = original.serialize()
     assert classpath == "clipgen_provider.triggers.clipia_webhook.ClipiaWebhookTrigger"
     assert json.loads(json.dumps(kwargs)) == kwargs
     rebuilt = ClipiaWebhookTrigger(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
     assert isinstance(rebuilt, ClipiaRequestTrigger)
-    assert (rebuilt.mailbox, rebuilt.check_interval, rebuilt.deadline) == (REF, 0.01, 1234.5)
+    assert (rebuilt.mailbox, rebuilt.check_interval, rebuilt.deadline, rebuilt.not_before) == (
+        REF,
+        0.01,
+        1234.5,
+        1000.0,
+    )

@@ -22,10 +22,15 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 
 from clipgen_provider.exceptions import ClipgenApiError, ClipgenConfigError, ClipgenJobFailed
 from clipgen_provider.jobs import EVENT_STATUSES, JobState
+from clipgen_provider.links import ClipgenMediaLink
 from clipgen_provider.operators._ledger import JobLedger, task_identity_key
 
 if TYPE_CHECKING:  # the trigger module imports the HTTP stack; DAG parsing must not pay for it
+    from clipgen_provider.media import MediaItem
     from clipgen_provider.triggers._polling import JobPollingTrigger
+
+#: result fields copied onto the events of a generate task's outlet Assets
+ASSET_EVENT_FIELDS = ("request_id", "generation_id", "model", "format", "cost", "media_urls", "stored_paths")
 
 
 @contextmanager
@@ -55,9 +60,14 @@ class ClipgenJobOperator(BaseOperator):
     :param deferrable: free the worker slot while the job runs (default: Airflow's
         ``[operators] default_deferrable``).
     :param poll_interval: seconds between status polls.
+    :param output_path: where to copy every produced media file (templated): an
+        ``ObjectStoragePath`` or a URL such as ``file:///data/media/{{ ds }}``, ``s3://bucket/media``;
+        files are named ``{job_id}-{index}.{ext}`` and their paths returned as ``stored_paths``.
     :param wait_timeout: longest wait for the job (seconds or timedelta); default: the task's
         ``execution_timeout``, which Airflow itself does not apply while a task is deferred.
     """
+
+    operator_extra_links = (ClipgenMediaLink(),)
 
     #: task_state_store key of the ledger
     ledger_name: ClassVar[str]
@@ -73,6 +83,7 @@ class ClipgenJobOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 5.0,
         wait_timeout: timedelta | float | None = None,
+        output_path: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -84,6 +95,7 @@ class ClipgenJobOperator(BaseOperator):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.wait_timeout = wait_timeout
+        self.output_path = output_path
 
     # -- what a subclass provides ------------------------------------------------------------
     @abstractmethod
@@ -120,7 +132,7 @@ class ClipgenJobOperator(BaseOperator):
             job_id, state = self._submit_or_resume(context)
             context["ti"].xcom_push(key=self.job_id_xcom_key, value=job_id)
             if state is not None and state.succeeded:
-                return self.complete_job(context, job_id)
+                return self._finish(context, job_id)
             deadline = self._deadline()
             trigger = self.make_trigger(job_id, deadline)
             if self.deferrable:
@@ -139,7 +151,7 @@ class ClipgenJobOperator(BaseOperator):
         job_id = str(event["job_id"])
         with fail_fast_on_permanent_errors():
             if event["status"] == "success":
-                return self.complete_job(context, job_id)
+                return self._finish(context, job_id)
             if event["status"] == "failed":
                 raise ClipgenJobFailed(
                     f"{self.job_noun} {job_id} ended {event.get('remote_status')}: "
@@ -152,6 +164,37 @@ class ClipgenJobOperator(BaseOperator):
                 next_try = self.on_job_timeout(job_id) or "a retry re-attaches to the same job"
                 raise AirflowTaskTimeout(f"{event['message']}; {next_try}.")
         raise AirflowException(f"{event['message']}. A retry re-attaches to the same job.")
+
+    def media_items(self, result: dict[str, Any]) -> list[MediaItem]:
+        """The files ``result`` names, with the type and size the API declared when it did."""
+        from clipgen_provider.media import MediaItem
+
+        return [MediaItem(url) for url in result.get("media_urls") or []]
+
+    def _finish(self, context: Context, job_id: str) -> Any:
+        """Fetch the outputs, copy the media to ``output_path``, feed the link and the outlets."""
+        result = self.complete_job(context, job_id)
+        if not isinstance(result, dict):
+            return result
+        if self.output_path:
+            from clipgen_provider.media import store_media
+
+            result["stored_paths"] = store_media(self.media_items(result), self.output_path, stem=job_id)
+            for path in result["stored_paths"]:
+                self.log.info("Stored: %s", path)
+        if result.get("media_urls"):
+            ClipgenMediaLink.persist(context, result["media_urls"][0])
+        self._annotate_asset_events(context, result)
+        return result
+
+    def _annotate_asset_events(self, context: Context, result: dict[str, Any]) -> None:
+        """Put the job's id, model or format, cost and files on every outlet Asset's event."""
+        from airflow.sdk import Asset
+
+        extra = {key: result[key] for key in ASSET_EVENT_FIELDS if result.get(key) is not None}
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra.update(extra)
 
     def _deadline(self) -> float | None:
         limit = self.wait_timeout if self.wait_timeout is not None else self.execution_timeout

@@ -157,21 +157,23 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         return url
 
     def make_trigger(self, job_id: str, deadline: float | None) -> ClipiaRequestTrigger:
-        from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
-
-        if self._mailbox is not None:
+        """The polling trigger; with ``wait_for_webhook`` the one that also reads the mailbox."""
+        if self.wait_for_webhook:
             from clipgen_provider.triggers.clipia_webhook import ClipiaWebhookTrigger
             from clipgen_provider.webhooks.mailbox import resume_settle_seconds
 
+            ref = self._mailbox  # None: no webhook comes to this try (see _webhook_url_for): poll as usual
             return ClipiaWebhookTrigger(
                 job_id=job_id,
                 conn_id=self.clipia_conn_id,
-                poll_interval=self.webhook_fallback_poll_interval,
+                poll_interval=self.poll_interval if ref is None else self.webhook_fallback_poll_interval,
                 deadline=deadline,
-                mailbox=self._mailbox.as_dict(),
+                mailbox=None if ref is None else ref.as_dict(),
                 check_interval=self.webhook_check_interval,
                 not_before=time.time() + resume_settle_seconds(),
             )
+        from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
+
         return ClipiaRequestTrigger(
             job_id=job_id, conn_id=self.clipia_conn_id, poll_interval=self.poll_interval, deadline=deadline
         )

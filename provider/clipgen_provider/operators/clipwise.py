@@ -92,6 +92,7 @@ class ClipwiseGenerateOperator(ClipwiseHookMixin, ClipgenJobOperator):
         "prompt",
         "script",
         "idempotency_key",
+        "output_path",
         "clipwise_conn_id",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"inputs": "json"}
@@ -264,7 +265,7 @@ class ClipwiseExtractUrlOperator(ClipwiseHookMixin, ClipgenJobOperator):
     idempotency key, so ``idempotency_key`` is refused.
     """
 
-    template_fields: Sequence[str] = ("url", "clipwise_conn_id")
+    template_fields: Sequence[str] = ("url", "output_path", "clipwise_conn_id")
     ui_color = "#d7f0ff"
 
     ledger_name: ClassVar[str] = "clipwise_extract_url"

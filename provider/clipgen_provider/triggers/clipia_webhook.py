@@ -10,6 +10,11 @@ as the signed delivery is stored (see ``docs/webhooks.md``). The trigger covers 
 
 Whichever sees the end first wins; the operator's ``execute_complete`` confirms with one result
 GET. The mailbox is read through the Task SDK (triggers have no database access in Airflow 3).
+
+Without a mailbox (a try that re-attached to, or resubmitted, a request whose webhook goes to an
+earlier try) it is a status poll from the start. Either way no event is yielded before
+``not_before``: resuming a task while the worker that deferred it may still be exiting makes
+Airflow 3.3.2's scheduler fail it (:func:`~clipgen_provider.webhooks.mailbox.resume_settle_seconds`).
 """
 
 from __future__ import annotations
@@ -22,19 +27,18 @@ from typing import Any
 from airflow.triggers.base import TriggerEvent
 
 from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
-from clipgen_provider.webhooks import mailbox
+from clipgen_provider.webhooks import mailbox as mailboxes
 
 
 class ClipiaWebhookTrigger(ClipiaRequestTrigger):
-    """Wait for ``job_id`` through its webhook mailbox, polling its status slowly as a fallback.
+    """Wait for ``job_id`` through its webhook mailbox, polling its status as a fallback.
 
-    :param mailbox: where the delivery lands: ``MailboxRef.as_dict()`` of the task instance try
+    :param mailbox: where the delivery lands (``MailboxRef.as_dict()`` of the task instance try),
+        or None when no webhook will come to this try
     :param check_interval: seconds between mailbox reads (the receiver normally resumes the task
         before the first one is due)
-    :param poll_interval: seconds before the first, and between, status polls
-    :param not_before: UNIX time before which no event is yielded, so the task is never resumed
-        while the worker that deferred it may still be exiting (see
-        :func:`~clipgen_provider.webhooks.mailbox.resume_settle_seconds`)
+    :param poll_interval: seconds between status polls; with a mailbox also before the first one
+    :param not_before: UNIX time before which no event is yielded (see the module docstring)
 
     Plus the options of :class:`~clipgen_provider.triggers.clipia.ClipiaRequestTrigger`. Yields the
     same event schema, with ``via`` saying who saw the end first: ``mailbox`` or ``poll``.
@@ -43,7 +47,7 @@ class ClipiaWebhookTrigger(ClipiaRequestTrigger):
     def __init__(
         self,
         *,
-        mailbox: dict[str, Any],
+        mailbox: dict[str, Any] | None,
         check_interval: float = 10.0,
         not_before: float | None = None,
         **kwargs: Any,
@@ -61,36 +65,41 @@ class ClipiaWebhookTrigger(ClipiaRequestTrigger):
         return classpath, kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Race the mailbox against the status poll; yield exactly one event."""
+        """Race the mailbox against the status poll; yield exactly one event, not before ``not_before``."""
         hook = self.make_hook()
         async with hook:
-            watchers = [
-                asyncio.create_task(self._watch_mailbox(), name="clipia-webhook-mailbox"),
-                asyncio.create_task(self._poll_after_first_interval(hook), name="clipia-webhook-poll"),
-            ]
-            try:
-                done, _ = await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
-                payload = next(task for task in watchers if task in done).result()
-            finally:
-                for task in watchers:
-                    task.cancel()
-                await asyncio.gather(*watchers, return_exceptions=True)
+            if self.mailbox is None:
+                payload = {**await self._watch(hook), "via": "poll"}
+            else:
+                payload = await self._first_of(self._watch_mailbox(self.mailbox), self._poll_later(hook))
         if self.not_before is not None:
             await asyncio.sleep(max(self.not_before - time.time(), 0.0))
         yield TriggerEvent(payload)
 
-    async def _watch_mailbox(self) -> dict[str, Any]:
+    @staticmethod
+    async def _first_of(*waits: Any) -> dict[str, Any]:
+        """The result of whichever wait ends first; the others are cancelled (also on cancellation)."""
+        tasks = [asyncio.ensure_future(wait) for wait in waits]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return dict(next(task for task in tasks if task in done).result())
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _watch_mailbox(self, ref: dict[str, Any]) -> dict[str, Any]:
         """Read the mailbox now, then every ``check_interval``, until it holds this request's delivery."""
         while True:
             try:
-                box = await mailbox.aread(self.mailbox)
+                box = await mailboxes.aread(ref)
             except Exception as err:  # the SDK call failing must not end the wait: the poll remains
                 self.log.warning("Could not read the webhook mailbox of %s: %s", self.job_label, err)
             else:
-                if box is not None and box["state"] == mailbox.DELIVERED:
+                if box is not None and box["state"] == mailboxes.DELIVERED:
                     if box.get("request_id") == self.job_id:
                         self.log.info("%s: webhook delivery found in the mailbox.", self.job_label)
-                        return mailbox.event_from_delivery(box, "mailbox")
+                        return mailboxes.event_from_delivery(box, "mailbox")
                     self._report_foreign(box)
             await asyncio.sleep(self.check_interval)
 
@@ -104,7 +113,7 @@ class ClipiaWebhookTrigger(ClipiaRequestTrigger):
                 self.job_id,
             )
 
-    async def _poll_after_first_interval(self, hook: Any) -> dict[str, Any]:
+    async def _poll_later(self, hook: Any) -> dict[str, Any]:
         """The status poll, starting one interval late: a timely webhook costs no status call."""
         first = self.poll_interval
         if self.deadline is not None:

@@ -39,7 +39,7 @@ _MAX_ERROR_CHARS = 500
 #: longest request id accepted from a delivery
 _MAX_ID_CHARS = 200
 #: a scheduler loop or two, on top of the worker's exit detection (see :func:`resume_settle_seconds`)
-_SCHEDULER_MARGIN_SECONDS = 2.0
+_SCHEDULER_MARGIN_SECONDS = 3.0
 
 
 class DeliveryError(ValueError):

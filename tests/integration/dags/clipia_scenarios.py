@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 
 from clipgen_provider.operators.clipia import ClipiaEstimateOperator, ClipiaGenerateOperator
+from clipgen_provider.operators.cost import ClipgenRunCostOperator
 from clipgen_provider.sensors.clipia import ClipiaRequestSensor
+from clipgen_provider.sensors.clipia_balance import ClipiaBalanceSensor
 
 DEFAULTS = {"retry_delay": timedelta(seconds=0)}
 FAST = {"deferrable": True, "poll_interval": 0.2}
@@ -58,3 +60,20 @@ with scenario("clipia_sensors"):
 
 with scenario("clipia_estimate"):
     ClipiaEstimateOperator(task_id="quote", model="seedance-2-fast-t2v", input={"prompt": "x", "duration": 8})
+
+with scenario("clipia_balance_checks"):
+    ClipiaBalanceSensor(task_id="enough", min_credits=100)
+    ClipiaBalanceSensor(task_id="short_fails_at_once", min_credits=10**9, retries=2)
+    ClipiaBalanceSensor(
+        task_id="short_waits_deferred",
+        min_credits=10**9,
+        wait=True,
+        deferrable=True,
+        poke_interval=0.2,
+        timeout=1,
+    )
+
+with scenario("clipia_run_cost"):
+    image = ClipiaGenerateOperator(task_id="image", model="nano-banana-2", input={"prompt": "a"}, **FAST)
+    music = ClipiaGenerateOperator(task_id="music", model="suno-music", input={"prompt": "b"}, **FAST)
+    [image, music] >> ClipgenRunCostOperator(task_id="run_cost", trigger_rule="all_done")

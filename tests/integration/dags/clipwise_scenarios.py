@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset
 
 from clipgen_provider.operators.clipwise import (
     ClipwiseCloneVoiceOperator,
@@ -161,3 +162,18 @@ with scenario("clipwise_sensors"):
     ClipwiseGenerationSensor(
         task_id="poke", generation_id="{{ params.generation_id }}", mode="poke", poke_interval=0.2, timeout=30
     )
+
+STORED_MEDIA = Asset("clipwise_scenario_media")
+
+with scenario("clipwise_stored_outputs"):
+    ClipwiseGenerateOperator(
+        task_id="render",
+        format="smart",
+        prompt="A launch video",
+        output_path="{{ params.out }}/{{ ds }}",
+        outlets=[STORED_MEDIA],
+        **FAST,
+    )
+
+with DAG("clipwise_media_consumer", schedule=[STORED_MEDIA], start_date=datetime(2026, 1, 1), catchup=False):
+    EmptyOperator(task_id="publish")

@@ -64,12 +64,22 @@ def generate(**kwargs: Any) -> ScenarioGenerateOperator:
     )
 
 
+# the status poll is a distant fallback here: a test asserting a push would fail if it won instead
 with DAG("clipgen_webhook", schedule=None, start_date=datetime(2026, 1, 1), params=PARAMS):
     generate(
         input={"prompt": "{{ params.prompt }}"},
         wait_for_webhook=True,
         webhook_check_interval=4,
-        webhook_fallback_poll_interval=8,
+        webhook_fallback_poll_interval=60,
+    )
+
+# for deliveries that never count (lost, forged): the fallback poll comes soon
+with DAG("clipgen_webhook_lossy", schedule=None, start_date=datetime(2026, 1, 1), params=PARAMS):
+    generate(
+        input={"prompt": "{{ params.prompt }}"},
+        wait_for_webhook=True,
+        webhook_check_interval=4,
+        webhook_fallback_poll_interval=3,
     )
 
 with DAG(

@@ -1,0 +1,109 @@
+"""Child process: run N waiting triggers in one asyncio loop the way the triggerer does, and measure.
+
+``python -m bench.trigger_load`` reads a JSON spec on stdin (kind, job ids, key, poll interval,
+warm-up and window seconds, whether to wrap in greenback) and prints one JSON line of results.
+A fresh process per run keeps memory and CPU figures clean of earlier runs.
+
+Like ``TriggerRunner.create_triggers`` it creates one task per trigger's ``run()``, yielding to
+the loop between two; like ``run_trigger`` it first opens a greenback portal (when asked). After
+the warm-up (the start-up burst is not the steady state) it measures, over the window, the loop's
+lag, the process's CPU seconds and its resident memory; the parent counts the polls the sandbox
+served in that window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import psutil
+
+from bench.kinds import KINDS, TriggerKind
+from bench.lag import LagMonitor
+
+#: longest wait for the triggers to stop once measured
+_STOP_SECONDS = 20.0
+
+
+async def _run_one(trigger: Any, portal: bool, events: Counter[str]) -> None:
+    """One trigger as ``TriggerRunner.run_trigger`` runs it: portal first, then its events."""
+    if portal:
+        import greenback
+
+        await greenback.ensure_portal()
+    try:
+        async for event in trigger.run():
+            payload = event.payload
+            events[str(payload.get("status") if isinstance(payload, dict) else payload)] += 1
+    except Exception as err:  # a crash is a finding, not a reason to stop the measurement
+        events[f"crash: {type(err).__name__}"] += 1
+
+
+async def _warm_connection(kind: TriggerKind) -> None:
+    """Look the connection up once, so the secrets machinery's imports are not per-trigger memory."""
+    from airflow.sdk import BaseHook
+
+    await BaseHook.aget_connection(kind.conn_id)
+
+
+async def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the spec's triggers, measure the window, stop them; return the figures."""
+    kind = KINDS[spec["kind"]]
+    kind.preload()
+    await _warm_connection(kind)
+    process = psutil.Process()
+    gc.collect()
+    rss_before = process.memory_info().rss
+    monitor = LagMonitor()
+    monitor.start()
+    events: Counter[str] = Counter()
+    tasks = []
+    started = time.perf_counter()
+    for job_id in spec["job_ids"]:
+        trigger = kind.build(job_id, spec["api_key"], spec["poll_interval"])
+        tasks.append(asyncio.create_task(_run_one(trigger, spec["greenback"], events)))
+        await asyncio.sleep(0)
+    created_seconds = time.perf_counter() - started
+    await asyncio.sleep(spec["warmup"])
+    startup_lag = monitor.summary()
+    monitor.reset()
+    window_start, cpu_start = time.time(), process.cpu_times()
+    await asyncio.sleep(spec["window"])
+    window_end, cpu_end = time.time(), process.cpu_times()
+    lag = monitor.summary()
+    rss_after = process.memory_info().rss
+    await monitor.stop()
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait(tasks, timeout=_STOP_SECONDS)
+    cpu = (cpu_end.user - cpu_start.user) + (cpu_end.system - cpu_start.system)
+    return {
+        **lag,
+        "startup_lag_max_ms": startup_lag["lag_max_ms"],
+        "create_seconds": round(created_seconds, 3),
+        "window_start": window_start,
+        "window_end": window_end,
+        "cpu_seconds": round(cpu, 4),
+        "rss_before_kb": rss_before // 1024,
+        "rss_after_kb": rss_after // 1024,
+        "open_connections": len(process.net_connections(kind="tcp")),
+        "events": dict(events),
+    }
+
+
+def main() -> None:
+    """Read the spec from stdin, log triggers to the spec's file at INFO, print the result line."""
+    spec = json.load(sys.stdin)
+    logging.basicConfig(filename=spec["log_path"], level=logging.INFO, force=True)
+    result = asyncio.run(measure(spec))
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
