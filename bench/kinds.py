@@ -11,6 +11,7 @@ Task SDK comms, and the environment backend is the one ``aget_connection`` reads
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ class TriggerKind:
     #: sandbox call-log path prefix and answer status of one of its polls
     poll_path: str
     poll_status: int
+    #: modules its first poll imports
+    modules: tuple[str, ...]
 
     def connection_env(self, base_url: str, api_key: str) -> dict[str, str]:
         """The ``AIRFLOW_CONN_...`` variable that points this kind's connection at the sandbox."""
@@ -59,19 +62,22 @@ class TriggerKind:
 
     def preload(self) -> None:
         """Import what the first poll would import, so start-up imports do not count as memory."""
-        if self.name == "http_sensor":
-            import airflow.providers.http.triggers.http  # noqa: F401
-        else:
-            import httpx_aiohttp  # noqa: F401
-
-            import clipgen_provider.triggers.clipia  # noqa: F401
-            import clipgen_provider.triggers.clipwise  # noqa: F401
+        for module in self.modules:
+            importlib.import_module(module)
 
 
+_OURS = ("httpx_aiohttp", "clipgen_provider.triggers.clipia", "clipgen_provider.triggers.clipwise")
 KINDS: dict[str, TriggerKind] = {
-    "clipia": TriggerKind("clipia", "ClipiaRequestTrigger", "clipia_default", "/v1/requests/", 200),
+    "clipia": TriggerKind("clipia", "ClipiaRequestTrigger", "clipia_default", "/v1/requests/", 200, _OURS),
     "clipwise": TriggerKind(
-        "clipwise", "ClipwiseGenerationTrigger", "clipwise_default", "/api/sdk/v1/generations/", 200
+        "clipwise", "ClipwiseGenerationTrigger", "clipwise_default", "/api/sdk/v1/generations/", 200, _OURS
     ),
-    "http_sensor": TriggerKind("http_sensor", "HttpSensorTrigger", "http_default", "/v1/requests/", 404),
+    "http_sensor": TriggerKind(
+        "http_sensor",
+        "HttpSensorTrigger",
+        "http_default",
+        "/v1/requests/",
+        404,
+        ("airflow.providers.http.triggers.http",),
+    ),
 }

@@ -1,8 +1,9 @@
 """Child process: run N waiting triggers in one asyncio loop the way the triggerer does, and measure.
 
-``python -m bench.trigger_load`` reads a JSON spec on stdin (kind, job ids, key, poll interval,
-warm-up and window seconds, whether to wrap in greenback) and prints one JSON line of results.
-A fresh process per run keeps memory and CPU figures clean of earlier runs.
+``python -m bench.trigger_load SPEC RESULT`` reads a JSON spec (kind, job ids, key, poll interval,
+warm-up and window seconds, whether to wrap in greenback) and writes its figures as JSON to RESULT.
+Its stdout and stderr carry the triggers' log lines (Airflow logs there), which the parent sends to
+a file, as a triggerer writes trigger logs. A fresh process per run keeps memory and CPU clean.
 
 Like ``TriggerRunner.create_triggers`` it creates one task per trigger's ``run()``, yielding to
 the loop between two; like ``run_trigger`` it first opens a greenback portal (when asked). After
@@ -16,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import logging
 import sys
 import time
 from collections import Counter
@@ -25,6 +25,7 @@ from typing import Any
 import psutil
 
 from bench.kinds import KINDS, TriggerKind
+from bench.gcwatch import GcWatch
 from bench.lag import LagMonitor
 
 #: longest wait for the triggers to stop once measured
@@ -62,6 +63,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     rss_before = process.memory_info().rss
     monitor = LagMonitor()
     monitor.start()
+    collections = GcWatch()
+    collections.start()
     events: Counter[str] = Counter()
     tasks = []
     started = time.perf_counter()
@@ -73,11 +76,14 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     await asyncio.sleep(spec["warmup"])
     startup_lag = monitor.summary()
     monitor.reset()
+    collections.reset()
     window_start, cpu_start = time.time(), process.cpu_times()
     await asyncio.sleep(spec["window"])
     window_end, cpu_end = time.time(), process.cpu_times()
-    lag = monitor.summary()
+    lag = {**monitor.summary(), **collections.summary()}
+    collections.stop()
     rss_after = process.memory_info().rss
+    connections = len(process.net_connections(kind="tcp"))
     await monitor.stop()
     for task in tasks:
         task.cancel()
@@ -92,17 +98,19 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "cpu_seconds": round(cpu, 4),
         "rss_before_kb": rss_before // 1024,
         "rss_after_kb": rss_after // 1024,
-        "open_connections": len(process.net_connections(kind="tcp")),
+        "open_connections": connections,
         "events": dict(events),
     }
 
 
 def main() -> None:
-    """Read the spec from stdin, log triggers to the spec's file at INFO, print the result line."""
-    spec = json.load(sys.stdin)
-    logging.basicConfig(filename=spec["log_path"], level=logging.INFO, force=True)
+    """Run the spec named on the command line and write the figures where the second argument says."""
+    spec_path, result_path = sys.argv[1:3]
+    with open(spec_path, encoding="utf-8") as spec_file:
+        spec = json.load(spec_file)
     result = asyncio.run(measure(spec))
-    print(json.dumps(result), flush=True)
+    with open(result_path, "w", encoding="utf-8") as result_file:
+        json.dump(result, result_file)
 
 
 if __name__ == "__main__":

@@ -7,4 +7,4 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check provider dags tests scripts; ruff format --check provider dags tests scripts
 echo "== mypy"; mypy
 echo "== docs"; NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
-echo "== pytest"; python -m pytest -q -p no:cacheprovider "$@"
+echo "== pytest"; python -m pytest -q -p no:cacheprovider --ignore=tests/production "$@"

@@ -20,7 +20,8 @@ class _ReceiverApps:
 
     def __get__(self, instance: object, owner: type | None = None) -> list[dict[str, Any]]:
         if self._apps is None:
-            from clipgen_provider.webhooks.receiver import URL_PREFIX, create_receiver_app
+            from clipgen_provider.webhooks.addressing import URL_PREFIX
+            from clipgen_provider.webhooks.receiver import create_receiver_app
 
             self._apps = [
                 {"app": create_receiver_app(), "url_prefix": URL_PREFIX, "name": "Clipgen webhook receiver"}

@@ -16,6 +16,7 @@ import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -86,6 +87,12 @@ class Component:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
+    def terminate(self) -> None:
+        """Ask the process group to shut down (SIGTERM), without waiting."""
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+
     def stop(self) -> None:
         """SIGTERM the process group, SIGKILL it after the grace period; safe to call twice."""
         if self.alive:
@@ -151,7 +158,8 @@ class AirflowCluster:
                 "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url(0)}/execution/",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+                # SQLite serialises writers; wait for the lock as long as a loaded 2-core box needs
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}?timeout=30",
                 "AIRFLOW__API__BASE_URL": self.api_url(0),
                 "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(64),
@@ -202,6 +210,8 @@ class AirflowCluster:
                 )
             if migrated.returncode != 0:
                 raise RuntimeError(f"airflow db migrate failed; see {self.home / 'db-migrate.log'}")
+            with sqlite3.connect(self.home / "airflow.db") as db:  # readers stop blocking the writer
+                db.execute("PRAGMA journal_mode=WAL")
             for index, port in enumerate(self.api_ports):
                 self._spawn(f"api-server-{index}", "api-server", "--port", str(port), port=port)
             worker_logs = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
@@ -247,8 +257,10 @@ class AirflowCluster:
                 raise RuntimeError(f"{component.name} exited:\n{component.tail()}")
 
     def stop(self) -> None:
-        """Stop every component (in reverse start order) and close the client."""
-        for component in reversed(self.components):
+        """Stop every component (all signalled at once, each given its grace period); close the client."""
+        for component in self.components:
+            component.terminate()
+        for component in self.components:
             component.stop()
         self.client.close()
 
@@ -263,13 +275,27 @@ class AirflowCluster:
         return "\n".join(f"===== {c.name} ({c.log_path})\n{c.tail(chars)}" for c in self.components)
 
     # -- REST helpers ---------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One REST call, retried while the API server answers 5xx (SQLite busy) or is unreachable."""
+        attempts = 5
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self.client.request(method, f"/api/v2{path}", **kwargs)
+            except httpx.TransportError:
+                if attempt == attempts:
+                    raise
+                continue
+            if response.status_code < 500 or attempt == attempts:
+                return response
+        raise AssertionError("unreachable")
+
     def get(self, path: str, **params: Any) -> Any:
-        response = self.client.get(f"/api/v2{path}", params=params)
+        response = self._call("GET", path, params=params)
         response.raise_for_status()
         return response.json()
 
     def post(self, path: str, body: Any) -> Any:
-        response = self.client.post(f"/api/v2{path}", json=body)
+        response = self._call("POST", path, json=body)
         response.raise_for_status()
         return response.json()
 
@@ -279,17 +305,25 @@ class AirflowCluster:
             wait_until(f"DAG {dag_id} to be parsed", lambda d=dag_id: self._dag_ready(d), timeout)
 
     def _dag_ready(self, dag_id: str) -> bool:
-        response = self.client.get(f"/api/v2/dags/{dag_id}")
+        response = self._call("GET", f"/dags/{dag_id}")
         return response.status_code == 200 and not response.json()["is_paused"]
 
     def set_connection(self, conn_id: str, *, extra: Mapping[str, Any], **fields: Any) -> None:
         """Create (or replace) a connection through the REST API."""
-        self.client.delete(f"/api/v2/connections/{conn_id}")
-        self.post("/connections", {"connection_id": conn_id, "extra": json.dumps(extra), **fields})
+        body = {"connection_id": conn_id, "extra": json.dumps(extra), **fields}
+        response = self._call("POST", "/connections", json=body)
+        if response.status_code == 409:  # it exists (or an earlier attempt made it): overwrite
+            response = self._call("PATCH", f"/connections/{conn_id}", json=body)
+        response.raise_for_status()
 
     def trigger(self, dag_id: str, **conf: Any) -> str:
-        """Start a DAG run with ``conf``; return its run id."""
-        return str(self.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})["dag_run_id"])
+        """Start a DAG run with ``conf``; return its run id (named here, so a retried POST is safe)."""
+        run_id = f"test__{secrets.token_hex(8)}"
+        body = {"dag_run_id": run_id, "logical_date": None, "conf": conf}
+        response = self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)
+        if response.status_code != 409:  # 409: an earlier attempt created it
+            response.raise_for_status()
+        return run_id
 
     def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
         return dict(self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"))
@@ -300,7 +334,7 @@ class AirflowCluster:
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
-        response = self.client.get(f"/api/v2{path}", params={"deserialize": True})
+        response = self._call("GET", path, params={"deserialize": True})
         if response.status_code == 404:
             return None
         response.raise_for_status()

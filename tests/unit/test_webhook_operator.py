@@ -160,3 +160,34 @@ def test_without_wait_for_webhook_nothing_changes(timeline, api) -> None:
     op.submit_job(context(Store()), "key-A")  # type: ignore[arg-type]
     assert timeline == [("submit", {"body": {"input": {"prompt": "a mug"}}, "key": "key-A"})]
     assert type(op.make_trigger("req_1", deadline=None)) is ClipiaRequestTrigger
+
+
+def test_an_event_about_another_request_is_ignored_and_the_task_waits_again(timeline, api) -> None:
+    from airflow.sdk.exceptions import TaskDeferred
+
+    store = Store()
+    ctx = context(store)
+    operator().submit_job(ctx, "key-A")  # type: ignore[arg-type]
+    store.set("clipia_request", {"key": "key-A", "job_id": "req_1"})
+    resumed = operator()  # a new process runs execute_complete
+    stale = {"status": "success", "job_id": "req_other", "remote_status": "COMPLETED", "message": "m"}
+    with pytest.raises(TaskDeferred) as deferred:
+        resumed.execute_complete(ctx, stale)  # type: ignore[arg-type]
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, ClipiaWebhookTrigger)
+    assert trigger.job_id == "req_1"
+    assert trigger.mailbox == mailbox.MailboxRef.of(ctx["ti"]).as_dict(), "still this try's mailbox"
+    assert deferred.value.method_name == "execute_complete"
+
+
+def test_an_event_about_the_awaited_request_completes(timeline, api) -> None:
+    api.get("/v1/requests/req_1").mock(
+        return_value=httpx.Response(
+            200, json={"request_id": "req_1", "status": "COMPLETED", "output": {}, "cost": 4}
+        )
+    )
+    store = Store()
+    store.set("clipia_request", {"key": "key-A", "job_id": "req_1"})
+    event = {"status": "success", "job_id": "req_1", "remote_status": "COMPLETED", "message": "m"}
+    result = operator().execute_complete(context(store), event)  # type: ignore[arg-type]
+    assert (result["request_id"], result["cost"]) == ("req_1", 4)

@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 from clipgen_provider.get_provider_info import get_provider_info
 from clipgen_provider.plugins import ClipgenPlugin
-from clipgen_provider.webhooks.receiver import URL_PREFIX
+from clipgen_provider.webhooks.addressing import URL_PREFIX
 
 
 def test_declared_as_entry_point_and_in_provider_info() -> None:
@@ -31,10 +31,12 @@ def test_airflow_collects_the_receiver_app_under_its_prefix() -> None:
     assert ours[0]["app"].openapi_url is None
 
 
-def test_importing_the_plugin_does_not_build_the_receiver() -> None:
+def test_tasks_and_triggers_import_neither_the_receiver_nor_the_orm() -> None:
     code = (
-        "import sys, clipgen_provider.plugins\n"
-        "assert 'clipgen_provider.webhooks.receiver' not in sys.modules\n"
-        "assert 'fastapi' not in sys.modules\n"
+        "import sys\n"
+        "import clipgen_provider.plugins, clipgen_provider.operators.clipia\n"
+        "import clipgen_provider.triggers.clipia_webhook, clipgen_provider.webhooks.addressing\n"
+        "heavy = ['fastapi', 'clipgen_provider.webhooks.receiver', 'airflow.models.taskinstance']\n"
+        "assert not [m for m in heavy if m in sys.modules], [m for m in heavy if m in sys.modules]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -24,7 +24,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from clipgen_provider.webhooks import mailbox
-from clipgen_provider.webhooks.receiver import URL_PREFIX, create_receiver_app, delivery_path
+from clipgen_provider.webhooks.addressing import URL_PREFIX, delivery_path
+from clipgen_provider.webhooks.receiver import create_receiver_app
 from clipgen_provider.webhooks.signature import SIGNATURE_HEADER, sign
 from tests.unit import test_webhook_airflow_internals as metadata_db
 from tests.unit.test_webhook_airflow_internals import start_next_try, ti_row

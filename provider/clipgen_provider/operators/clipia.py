@@ -12,15 +12,12 @@ from airflow.sdk import BaseOperator, Context
 from clipgen_provider.exceptions import ClipgenConfigError
 from clipgen_provider.jobs import JobState
 from clipgen_provider.operators._job import ClipgenJobOperator, fail_fast_on_permanent_errors
-from clipgen_provider.operators._ledger import _never_expire
+from clipgen_provider.operators._ledger import JobLedger
 
 if TYPE_CHECKING:
     from clipgen_provider.hooks.clipia import ClipiaHook
     from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
     from clipgen_provider.webhooks.mailbox import MailboxRef
-
-#: task_state_store key remembering which webhook URL an idempotency key was first submitted with
-_WEBHOOK_URL_RECORD = "clipia_webhook_url"
 
 
 def _log_warnings(log: Any, warnings: list[dict[str, Any]] | None) -> None:
@@ -38,7 +35,8 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
 
     Submits on the worker with an idempotency key tied to the task instance, pushes the
     ``request_id`` to XCom, then defers to :class:`~clipgen_provider.triggers.clipia.ClipiaRequestTrigger`
-    (or waits on the worker when ``deferrable=False``). Returns ``{request_id, status, model,
+    (:class:`~clipgen_provider.triggers.clipia_webhook.ClipiaWebhookTrigger` with ``wait_for_webhook``),
+    or waits on the worker when ``deferrable=False``. Returns ``{request_id, status, model,
     output, cost, media_urls, created_at, completed_at}``.
 
     :param model: model slug, e.g. ``nano-banana-2`` (templated)
@@ -73,7 +71,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         clipia_conn_id: str = "clipia_default",
         webhook_url: str | None = None,
         wait_for_webhook: bool = False,
-        webhook_check_interval: float = 10.0,
+        webhook_check_interval: float = 30.0,
         webhook_fallback_poll_interval: float = 60.0,
         **kwargs: Any,
     ) -> None:
@@ -125,36 +123,51 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         return clipia_job_state(self.hook.get_status(job_id))
 
     def _webhook_url_for(self, context: Context, idempotency_key: str) -> str:
-        """The webhook URL to submit ``idempotency_key`` with; pushes this try's mailbox if it is new.
+        """The webhook URL to submit ``idempotency_key`` with; opens this try's mailbox if it is new.
 
-        The submit body includes the URL, and the API refuses a known key with a different body.
-        So a key keeps the URL it was first submitted with (recorded in ``task_state_store`` before
-        the submit): a try resubmitting after a crash sends the same body and gets the same request,
-        whose deliveries then go to the earlier try (ignored), and this try waits by polling.
+        A key keeps the URL it was first submitted with, so a resubmit after a crash sends the same
+        body and gets the same request (see :mod:`clipgen_provider.webhooks.addressing`).
         """
-        from clipgen_provider.webhooks import mailbox
-        from clipgen_provider.webhooks.receiver import delivery_path
+        from clipgen_provider.webhooks import addressing
 
-        store = context.get("task_state_store")
-        record = store.get(_WEBHOOK_URL_RECORD) if store is not None else None
-        if isinstance(record, dict) and record.get("key") == idempotency_key and record.get("url"):
+        recorded = addressing.recorded_url(context, idempotency_key)
+        if recorded:
             self.log.info(
                 "Resubmitting with the webhook URL of the try that first used this idempotency key, so "
                 "Clipia returns that same request; its webhook goes to that try, so this one polls."
             )
             self._mailbox = None
-            return str(record["url"])
+            return recorded
         base_url = self.hook.webhook_base_url
         if not base_url or not self.hook.webhook_secrets:
             raise ClipgenConfigError(
                 f"wait_for_webhook needs the Clipia connection {self.clipia_conn_id!r} to set both "
                 "webhook_base_url (the public address of the Airflow API servers) and webhook_secrets."
             )
-        self._mailbox = mailbox.push_placeholder(context["ti"], self.clipia_conn_id)
-        url = base_url + delivery_path(self._mailbox.ti_id)
-        if store is not None:
-            store.set(_WEBHOOK_URL_RECORD, {"key": idempotency_key, "url": url}, retention=_never_expire())
+        self._mailbox, url = addressing.new_address(context, idempotency_key, base_url, self.clipia_conn_id)
         return url
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume; with ``wait_for_webhook``, defer again if the event is about another request.
+
+        Airflow reuses the id of a deleted trigger on SQLite, and a trigger whose task the webhook
+        receiver already resumed may still fire: its event then reaches the task that now holds
+        that id. Such an event names a request this try is not waiting for, so it is ignored.
+        """
+        awaited = JobLedger(context, self.ledger_name).load() if self.wait_for_webhook else None
+        job_id = awaited.get("job_id") if awaited else None
+        if job_id and isinstance(event, dict) and event.get("job_id") not in (None, job_id):
+            self.log.warning(
+                "Ignoring a trigger event about Clipia request %s: this try waits for %s (a stale "
+                "trigger's event). Waiting again.",
+                event.get("job_id"),
+                job_id,
+            )
+            from clipgen_provider.webhooks.addressing import own_mailbox
+
+            self._mailbox = own_mailbox(context)
+            self.defer(trigger=self.make_trigger(job_id, self._deadline()), method_name="execute_complete")
+        return super().execute_complete(context, event)
 
     def make_trigger(self, job_id: str, deadline: float | None) -> ClipiaRequestTrigger:
         """The polling trigger; with ``wait_for_webhook`` the one that also reads the mailbox."""

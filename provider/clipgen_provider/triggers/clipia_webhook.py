@@ -48,7 +48,7 @@ class ClipiaWebhookTrigger(ClipiaRequestTrigger):
         self,
         *,
         mailbox: dict[str, Any] | None,
-        check_interval: float = 10.0,
+        check_interval: float = 30.0,
         not_before: float | None = None,
         **kwargs: Any,
     ) -> None:

@@ -56,6 +56,12 @@ class MailboxRef:
     map_index: int
     ti_id: str
 
+    @classmethod
+    def of(cls, ti: RuntimeTaskInstanceProtocol) -> MailboxRef:
+        """The mailbox of the running try ``ti``."""
+        map_index = -1 if ti.map_index is None else ti.map_index
+        return cls(ti.dag_id, ti.task_id, ti.run_id, map_index, str(ti.id))
+
     def as_dict(self) -> dict[str, Any]:
         """The trigger-serializable form."""
         return {
@@ -168,8 +174,7 @@ def push_placeholder(ti: RuntimeTaskInstanceProtocol, conn_id: str) -> MailboxRe
     """Write this try's waiting placeholder (worker side, before the submit); return its address."""
     from airflow.sdk import BaseXCom
 
-    map_index = -1 if ti.map_index is None else ti.map_index
-    ref = MailboxRef(ti.dag_id, ti.task_id, ti.run_id, map_index, str(ti.id))
+    ref = MailboxRef.of(ti)
     BaseXCom.set(
         MAILBOX_KEY,
         placeholder(ref.ti_id, conn_id),

@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse
 
 from clipgen_provider.webhooks import _airflow_internals as db
 from clipgen_provider.webhooks import mailbox
+from clipgen_provider.webhooks.addressing import DELIVERY_PATH
 from clipgen_provider.webhooks.signature import (
     DEFAULT_TOLERANCE_SECONDS,
     SIGNATURE_HEADER,
@@ -47,10 +48,6 @@ from clipgen_provider.webhooks.signature import (
 
 log = logging.getLogger(__name__)
 
-#: URL prefix under which the plugin mounts the app
-URL_PREFIX = "/clipgen"
-#: path of the delivery route inside the app
-DELIVERY_PATH = "/clipia/deliveries/{ti_id}"
 #: largest delivery body accepted; Clipia deliveries carry a digest and media URLs, a few KB
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
@@ -64,11 +61,6 @@ _STATUS: dict[Result, int] = {
     "invalid": 400,
     "unavailable": 503,
 }
-
-
-def delivery_path(ti_id: str) -> str:
-    """The path, under the API server's public base URL, of the deliveries for try ``ti_id``."""
-    return URL_PREFIX + DELIVERY_PATH.format(ti_id=ti_id)
 
 
 def connection_secrets(conn_id: str) -> list[str]:
@@ -227,7 +219,7 @@ def create_receiver_app(
     settle_seconds: float | None = None,
     secrets_for: Callable[[str], Sequence[str]] = connection_secrets,
 ) -> FastAPI:
-    """Build the receiver app (mounted at :data:`URL_PREFIX` by the plugin).
+    """Build the receiver app (the plugin mounts it at ``addressing.URL_PREFIX``).
 
     ``settle_seconds`` defaults to :func:`~clipgen_provider.webhooks.mailbox.resume_settle_seconds`.
     """

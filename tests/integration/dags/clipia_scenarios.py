@@ -77,3 +77,32 @@ with scenario("clipia_run_cost"):
     image = ClipiaGenerateOperator(task_id="image", model="nano-banana-2", input={"prompt": "a"}, **FAST)
     music = ClipiaGenerateOperator(task_id="music", model="suno-music", input={"prompt": "b"}, **FAST)
     [image, music] >> ClipgenRunCostOperator(task_id="run_cost", trigger_rule="all_done")
+
+with scenario("clipia_guarded"):
+    ClipiaGenerateOperator(
+        task_id="generate", model="nano-banana-2", input={"prompt": "ok"}, retries=2, **FAST
+    )
+
+with scenario("clipia_unknown_model"):
+    ClipiaGenerateOperator(
+        task_id="generate", model="nano-banana-9", input={"prompt": "ok"}, retries=2, **FAST
+    )
+
+with scenario("clipia_text_too_long"):
+    ClipiaGenerateOperator(
+        task_id="generate",
+        model="gemini-3-1-flash-tts",
+        input={"prompt": "word " * 20_000, "voice": "Kore"},
+        retries=2,
+        **FAST,
+    )
+
+with scenario("clipia_bad_webhook_url"):
+    ClipiaGenerateOperator(
+        task_id="generate",
+        model="nano-banana-2",
+        input={"prompt": "ok"},
+        webhook_url="ftp://not-a-webhook",
+        retries=2,
+        **FAST,
+    )
