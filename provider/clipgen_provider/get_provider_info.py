@@ -61,15 +61,31 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Clipwise", "python-modules": ["clipgen_provider.hooks.clipwise"]},
         ],
         "operators": [
-            {"integration-name": "Clipia", "python-modules": ["clipgen_provider.operators.clipia"]},
+            {
+                "integration-name": "Clipia",
+                "python-modules": ["clipgen_provider.operators.clipia", "clipgen_provider.operators.cost"],
+            },
             {"integration-name": "Clipwise", "python-modules": ["clipgen_provider.operators.clipwise"]},
         ],
         "sensors": [
-            {"integration-name": "Clipia", "python-modules": ["clipgen_provider.sensors.clipia"]},
+            {
+                "integration-name": "Clipia",
+                "python-modules": [
+                    "clipgen_provider.sensors.clipia",
+                    "clipgen_provider.sensors.clipia_balance",
+                ],
+            },
             {"integration-name": "Clipwise", "python-modules": ["clipgen_provider.sensors.clipwise"]},
         ],
         "triggers": [
-            {"integration-name": "Clipia", "python-modules": ["clipgen_provider.triggers.clipia"]},
+            {
+                "integration-name": "Clipia",
+                "python-modules": [
+                    "clipgen_provider.triggers.clipia",
+                    "clipgen_provider.triggers.clipia_webhook",
+                    "clipgen_provider.triggers.clipia_balance",
+                ],
+            },
             {"integration-name": "Clipwise", "python-modules": ["clipgen_provider.triggers.clipwise"]},
         ],
         "connection-types": [
@@ -104,6 +120,6 @@ def get_provider_info() -> dict[str, Any]:
                 extra_fields={},
             ),
         ],
-        "extra-links": [],
+        "extra-links": ["clipgen_provider.links.ClipgenMediaLink"],
         "plugins": [{"name": "clipgen", "plugin-class": "clipgen_provider.plugins.ClipgenPlugin"}],
     }

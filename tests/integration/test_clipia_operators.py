@@ -121,3 +121,42 @@ def test_run_cost_totals_what_the_account_was_charged(sandbox, clipia_conn):
     report = outcome.value("run_cost")
     assert set(report["by_task"]) == {"image", "music"}
     assert report["total_credits"] == usage(sandbox, clipia_conn)["credits_spent"] > 0
+
+
+def test_over_budget_generation_is_refused_before_any_request(sandbox, clipia_conn):
+    outcome = run_dag("clipia_over_budget")
+    assert outcome.task_states["generate"] == "failed"
+    assert outcome.tries["generate"] == 1
+    assert sandbox.calls(api_key=clipia_conn, path="/v1/models/seedance-2-fast-t2v/estimate")
+    submits = [
+        c for c in sandbox.calls(api_key=clipia_conn, method="POST") if not c["path"].endswith("/estimate")
+    ]
+    assert submits == []
+
+
+def test_example_budgeted_batch_stores_files_and_emits_asset_events(
+    sandbox, clipia_conn, tmp_path, monkeypatch
+):
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    outcome = run_dag("clipia_budgeted_batch")
+    assert outcome.state == "success", outcome.task_states
+    report = outcome.value("run_cost")
+    assert report["total_credits"] == usage(sandbox, clipia_conn)["credits_spent"] > 0
+    assert len(report["by_task"]) == 3
+    with create_session() as session:
+        asset = session.query(AssetModel).filter(AssetModel.name == "clipgen_product_shots").one()
+        events = session.query(AssetEvent).filter(AssetEvent.asset_id == asset.id).all()
+        ours = [e for e in events if e.extra.get("request_id")]
+        assert len(ours) == 3
+        assert len({e.extra["request_id"] for e in ours}) == 3
+        for event in ours:
+            (path,) = event.extra["stored_paths"]
+            stored = path.removeprefix("file://")
+            with open(stored, "rb") as handle:
+                assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+            assert event.extra["model"] == "nano-banana-2"
+            assert event.extra["cost"] > 0
+        queued = session.query(AssetDagRunQueue).filter(AssetDagRunQueue.asset_id == asset.id).all()
+        assert {q.target_dag_id for q in queued} == {"clipia_publish_product_shots"}

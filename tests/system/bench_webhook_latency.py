@@ -1,6 +1,6 @@
 """Measure webhook resume latency and API calls per job on a real Airflow deployment.
 
-Run from the repository root (takes two to three minutes)::
+Run from the repository root (takes about four minutes)::
 
     .venv/bin/python -m tests.system.bench_webhook_latency --jobs 20 --polled 5
 
@@ -9,7 +9,8 @@ LocalExecutor), then starts ``--jobs`` webhook-driven runs of ``clipgen_webhook`
 polled runs of ``clipgen_polled`` (status poll every 5 s), ``--spacing`` seconds apart. For each
 webhook job it reports the latency from the delivery being received (``received_at``, stamped by
 the receiver once the signature checked out) to ``execute_complete`` starting (``resumed_at``,
-stamped by the test DAG), and for both kinds the Clipia API calls per job from the sandbox's log.
+stamped by the test DAG), split at the task's ``scheduled_when`` and ``queued_when``, and for both
+kinds the Clipia API calls per job from the sandbox's log.
 Jobs run ``--run-seconds`` (longer than the resume settle time, so the push is not held back).
 ``--setting SECTION__KEY=VALUE`` passes an Airflow setting to every component.
 """
@@ -23,6 +24,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,10 @@ from tests.system.cluster import AirflowCluster
 from tests.system.scenario import DAG_IDS, SECRET, Scenario
 
 from clipgen_provider.sandbox.server import SandboxServer
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -84,12 +90,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         polled_runs = start_runs(polled, "clipgen_polled", args.polled, args.spacing)
         wait_all(pushed, "clipgen_webhook", webhook_runs)
         wait_all(polled, "clipgen_polled", polled_runs)
-        latencies, via = [], Counter()
+        latencies, phases, via = [], [], Counter()
         for run_id in webhook_runs:
             box = cluster.xcom("clipgen_webhook", run_id, "generate", "clipia_webhook")
             resumed_at = cluster.xcom("clipgen_webhook", run_id, "generate", "resumed_at")
             via[cluster.xcom("clipgen_webhook", run_id, "generate", "event")["via"]] += 1
             latencies.append(resumed_at - box["received_at"])
+            ti = cluster.task_instance("clipgen_webhook", run_id, "generate")
+            scheduled, queued = (_epoch(ti[field]) for field in ("scheduled_when", "queued_when"))
+            phases.append((scheduled - box["received_at"], queued - scheduled, resumed_at - queued))
         return {
             "jobs": args.jobs,
             "polled_jobs": args.polled,
@@ -103,6 +112,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "max": round(max(latencies), 3),
                 "mean": round(statistics.fmean(latencies), 3),
             },
+            "mean_phase_seconds": {
+                name: round(statistics.fmean(phase[i] for phase in phases), 3)
+                for i, name in enumerate(
+                    ("receiver_to_scheduled", "scheduled_to_queued", "queued_to_resumed")
+                )
+            },
             "api_calls_per_webhook_job": calls_per_job(pushed, args.jobs),
             "api_calls_per_polled_job": calls_per_job(polled, max(args.polled, 1)),
             "logs": str(home),
@@ -115,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--jobs", type=int, default=20, help="webhook-driven jobs (default 20)")
     parser.add_argument("--polled", type=int, default=5, help="polled jobs, for the call count (default 5)")
-    parser.add_argument("--spacing", type=float, default=1.0, help="seconds between job starts (default 1)")
+    parser.add_argument("--spacing", type=float, default=2.0, help="seconds between job starts (default 2)")
     parser.add_argument("--run-seconds", type=float, default=12.0, help="sandbox job duration (default 12)")
     parser.add_argument("--setting", action="append", default=[], help="Airflow setting SECTION__KEY=VALUE")
     print(json.dumps(measure(parser.parse_args(argv)), indent=2))

@@ -1,9 +1,11 @@
 """A real Airflow 3 deployment for the system tests: API servers, scheduler, triggerers, DAG processor.
 
-:class:`AirflowCluster` runs each component as its own ``airflow`` process (SQLite, LocalExecutor,
-free ports, the provider's plugin loaded from its entry point), waits until each one is ready,
-and stops them all (SIGTERM to each process group, SIGKILL after a grace period) however the
-tests end. Every component writes its log under :attr:`home`, which is kept for reading.
+:class:`AirflowCluster` runs each component as its own ``airflow`` process (LocalExecutor, free
+ports, the provider's plugin loaded from its entry point), waits until each one is ready, and
+stops them all (SIGTERM to each process group, SIGKILL after a grace period) however the tests
+end; a component also gets SIGTERM if the test process dies. Every component writes its log
+under :attr:`home`, which is kept for reading. The database is SQLite in WAL mode with a 30 s
+lock timeout: several processes write to it, and readers must not stall them.
 The helpers speak the public REST API (``/api/v2``), which needs no token in this deployment
 (``simple_auth_manager_all_admins``).
 """
@@ -27,7 +29,6 @@ from typing import IO, Any, TypeVar
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
 DAGS = Path(__file__).resolve().parent / "dags"
 _STOP_GRACE_SECONDS = 15.0
 T = TypeVar("T")
@@ -217,10 +218,13 @@ class AirflowCluster:
             worker_logs = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
             self._spawn("scheduler", "scheduler", env=worker_logs)
             self._spawn("dag-processor", "dag-processor")
+            triggerers = {
+                f"triggerer-{i}": self._spawn_triggerer(f"triggerer-{i}") for i in range(self.triggerer_count)
+            }
             for index, port in enumerate(self.api_ports):
                 wait_until(f"API server {index}", lambda p=port, i=index: self._healthy(p, i == 0), 240)
-            for index in range(self.triggerer_count):
-                self.start_triggerer(f"triggerer-{index}")
+            for job_id, name in wait_until("every triggerer to heartbeat", self._triggerer_jobs_if_all, 240):
+                self.triggerer_jobs[job_id] = triggerers[name]
             return self
         except BaseException:
             self.stop()
@@ -232,23 +236,21 @@ class AirflowCluster:
         components = ("metadatabase", "scheduler", "dag_processor") if require_all else ("metadatabase",)
         return all(health[c]["status"] == "healthy" for c in components)
 
-    def start_triggerer(self, name: str) -> Component:
-        """Start one triggerer and wait for its job to heartbeat; remember which job id it is."""
-        known = set(self._alive_triggerer_jobs())
-        log_server = {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
-        component = self._spawn(name, "triggerer", env=log_server)
+    def _spawn_triggerer(self, name: str) -> Component:
+        """A triggerer whose job row names it: ``unixname`` comes from ``LOGNAME`` (``getpass``)."""
+        env = {
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            "LOGNAME": f"clipgen-{name}",
+        }
+        return self._spawn(name, "triggerer", env=env)
 
-        def new_job() -> int | None:
-            self._check_alive()
-            fresh = set(self._alive_triggerer_jobs()) - known
-            return fresh.pop() if len(fresh) == 1 else None
-
-        self.triggerer_jobs[wait_until(f"{name} to heartbeat", new_job, 180)] = component
-        return component
-
-    def _alive_triggerer_jobs(self) -> list[int]:
+    def _triggerer_jobs_if_all(self) -> list[tuple[int, str]] | None:
+        """``(job id, component name)`` of every live triggerer, once all of them heartbeat."""
+        self._check_alive()
         jobs = self.get("/jobs", job_type="TriggererJob", is_alive=True, limit=100)["jobs"]
-        return [job["id"] for job in jobs]
+        ours = [(job["id"], job["unixname"].removeprefix("clipgen-")) for job in jobs]
+        ours = [(job_id, name) for job_id, name in ours if name.startswith("triggerer-")]
+        return ours if len(ours) == self.triggerer_count else None
 
     def _check_alive(self) -> None:
         """Fail at once, with its log, when a component died that the tests did not kill."""

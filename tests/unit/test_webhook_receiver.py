@@ -298,6 +298,8 @@ async def test_secrets_never_reach_answers_or_logs(client, make_ti, caplog: pyte
         headers={SIGNATURE_HEADER: sign(delivery(), NEW_SECRET)},
     )
     assert (forged.status_code, accepted.status_code) == (401, 200)
+    assert "rejected: bad signature" in caplog.text, "the receiver's log lines are captured here"
+    assert "stored for task instance try" in caplog.text
     everything = forged.text + accepted.text + str(dict(forged.headers)) + caplog.text
     for secret in (OLD_SECRET, NEW_SECRET):
         assert secret not in everything

@@ -8,7 +8,9 @@ key and the API deduplicates it.
 
 Async calls go through one ``httpx.AsyncClient`` per event loop, over aiohttp's connection pool, shared
 by every hook in that loop: a triggerer with thousands of waiting triggers keeps one pool, not one per
-trigger (see ``docs/benchmarks.md``). Credentials travel per request, so the shared client holds none.
+trigger (see ``docs/benchmarks.md``). Credentials travel per request, so the shared client holds none,
+and it keeps no cookies: one credential's answers never shape another's requests. A GET without a
+body is built once and sent again on every poll, so a status poll allocates little beyond the answer.
 """
 
 from __future__ import annotations
@@ -136,6 +138,39 @@ def _decode(response: httpx.Response, error_cls: type[ClipgenApiError]) -> ApiRe
         ) from err
 
 
+class _PollingAsyncClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` whose :meth:`send` does only what an API call needs.
+
+    httpx's own ``send`` also runs an auth flow, a redirect loop, a cookie jar and a log line per
+    request; our calls use none of them (the key is a header, redirects are not followed, the APIs
+    set no cookies) and at thousands of polls a second they cost about as much CPU as the HTTP
+    exchange itself, plus the garbage that makes the loop pause for collections. The request still
+    goes through ``_transport_for_url``, the transport choice httpx uses (and test mocks replace).
+    """
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: Any = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: Any = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        """Send ``request`` and return the answer with its body read.
+
+        A caller asking for streaming, an auth or a redirect policy gets httpx's full ``send``.
+        """
+        if stream or auth is not httpx.USE_CLIENT_DEFAULT or follow_redirects is not httpx.USE_CLIENT_DEFAULT:
+            return await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
+        response = await self._transport_for_url(request.url).handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
+
 class _SharedAsyncClients:
     """One ``httpx.AsyncClient`` (aiohttp pool) per running event loop, reference counted."""
 
@@ -149,7 +184,7 @@ class _SharedAsyncClients:
             from httpx_aiohttp import AiohttpTransport
 
             limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-            client = httpx.AsyncClient(transport=AiohttpTransport(limits=limits), timeout=DEFAULT_TIMEOUT)
+            client = _PollingAsyncClient(transport=AiohttpTransport(limits=limits), timeout=DEFAULT_TIMEOUT)
         self._clients[loop] = (client, users + 1)
         return client
 
@@ -183,6 +218,8 @@ class ApiTransport:
     asleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
     _async_client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+    #: the last body-less GET built and its path, sent again while that path is polled
+    _last_get: tuple[str, httpx.Request] | None = field(default=None, init=False, repr=False)
 
     def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = {
@@ -284,18 +321,25 @@ class ApiTransport:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> ApiResponse:
-        """Async twin of :meth:`request` (JSON bodies only) over the loop's shared client."""
+        """Async twin of :meth:`request` (JSON bodies only) over the loop's shared client.
+
+        A plain GET (no body, parameters or extra headers), such as a status poll, reuses the
+        request built for the same path last time instead of building it again.
+        """
         what = f"{method} {path}"
-        all_headers = self._headers(headers)
+        plain_get = method == "GET" and json is None and not params and not headers
         attempt = 0
         while True:
             attempt += 1
             try:
                 client = self._async_client or shared_async_clients.acquire()
                 try:
-                    response = await client.request(
-                        method, self._url(path), json=json, params=params, headers=all_headers
-                    )
+                    if plain_get:
+                        response = await client.send(self._plain_get(client, path))
+                    else:
+                        response = await client.request(
+                            method, self._url(path), json=json, params=params, headers=self._headers(headers)
+                        )
                 finally:
                     if self._async_client is None:
                         await shared_async_clients.release()
@@ -312,6 +356,13 @@ class ApiTransport:
             else:
                 return result
             await self.asleep(pause)
+
+    def _plain_get(self, client: httpx.AsyncClient, path: str) -> httpx.Request:
+        """The GET of ``path``: built on first use, then sent again while the same path is asked for."""
+        if self._last_get is None or self._last_get[0] != path:
+            request = client.build_request("GET", self._url(path), headers=self._headers(None))
+            self._last_get = (path, request)
+        return self._last_get[1]
 
     async def __aenter__(self) -> ApiTransport:
         """Hold the loop's shared client for a block of async calls (a trigger's whole run)."""

@@ -9,6 +9,7 @@ from clipgen_provider.exceptions import ClipiaApiError
 from clipgen_provider.hooks._base import ClipgenApiHook
 from clipgen_provider.hooks._transport import quote_segment
 from clipgen_provider.jobs import JobState
+from clipgen_provider.media import MediaItem
 
 #: statuses after which a request never changes again
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELED"})
@@ -149,18 +150,23 @@ def clipia_job_state(status: dict[str, Any]) -> JobState:
     )
 
 
-def media_urls(output: dict[str, Any] | None) -> list[str]:
-    """Every media URL in a Clipia ``output``: images, video, audio tracks (no duplicates)."""
+def media_items(output: dict[str, Any] | None) -> list[MediaItem]:
+    """Every media file in a Clipia ``output`` (images, video, audio tracks), once each, with the
+    content type and size Clipia declared for it."""
     if not output:
         return []
-    items: list[Any] = [*output.get("images", []), output.get("video"), output.get("audio")]
-    items += output.get("audios", [])
-    urls: list[str] = []
-    for item in items:
-        url = item.get("url") if isinstance(item, dict) else None
-        if url and url not in urls:
-            urls.append(url)
-    return urls
+    entries: list[Any] = [*output.get("images", []), output.get("video"), output.get("audio")]
+    entries += output.get("audios", [])
+    items: dict[str, MediaItem] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("url") and entry["url"] not in items:
+            items[entry["url"]] = MediaItem(entry["url"], entry.get("content_type"), entry.get("file_size"))
+    return list(items.values())
+
+
+def media_urls(output: dict[str, Any] | None) -> list[str]:
+    """Every media URL in a Clipia ``output``: images, video, audio tracks (no duplicates)."""
+    return [item.url for item in media_items(output)]
 
 
 def result_summary(result: dict[str, Any]) -> dict[str, Any]:

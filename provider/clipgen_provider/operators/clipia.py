@@ -16,6 +16,7 @@ from clipgen_provider.operators._ledger import JobLedger
 
 if TYPE_CHECKING:
     from clipgen_provider.hooks.clipia import ClipiaHook
+    from clipgen_provider.media import MediaItem
     from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
     from clipgen_provider.webhooks.mailbox import MailboxRef
 
@@ -55,7 +56,15 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
     (``idempotency_key``, ``deferrable``, ``poll_interval``, ``wait_timeout``).
     """
 
-    template_fields: Sequence[str] = ("model", "input", "idempotency_key", "webhook_url", "clipia_conn_id")
+    template_fields: Sequence[str] = (
+        "model",
+        "input",
+        "idempotency_key",
+        "webhook_url",
+        "max_credits",
+        "output_path",
+        "clipia_conn_id",
+    )
     template_fields_renderers: ClassVar[dict[str, str]] = {"input": "json"}
     ui_color = "#e8d7ff"
 
@@ -73,6 +82,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         wait_for_webhook: bool = False,
         webhook_check_interval: float = 30.0,
         webhook_fallback_poll_interval: float = 60.0,
+        max_credits: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -90,6 +100,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         self.wait_for_webhook = wait_for_webhook
         self.webhook_check_interval = webhook_check_interval
         self.webhook_fallback_poll_interval = webhook_fallback_poll_interval
+        self.max_credits = max_credits
         #: the mailbox this try's submit addressed its webhook to (set by submit_job)
         self._mailbox: MailboxRef | None = None
 
@@ -100,7 +111,28 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
 
         return ClipiaHook(self.clipia_conn_id)
 
+    def check_budget(self) -> None:
+        """Refuse, before anything is sent, a generation whose estimate exceeds ``max_credits``."""
+        if self.max_credits is None:
+            return
+        cap = float(self.max_credits)
+        credits = float(self.hook.estimate(self.model, self.input)["credits"])
+        if credits > cap:
+            raise ClipgenConfigError(
+                f"This {self.model} generation is estimated at {credits:g} credits, over "
+                f"max_credits={cap:g}; nothing was submitted. Raise max_credits or make the input "
+                "cheaper (e.g. a shorter video)."
+            )
+        self.log.info("Estimated %g credits, within max_credits=%g.", credits, cap)
+
+    def media_items(self, result: dict[str, Any]) -> list[MediaItem]:
+        """Clipia declares each file's type and size: the copy is checked against both."""
+        from clipgen_provider.hooks.clipia import media_items
+
+        return media_items(result.get("output"))
+
     def submit_job(self, context: Context, idempotency_key: str) -> str:
+        self.check_budget()
         webhook_url = self.webhook_url
         if self.wait_for_webhook:
             webhook_url = self._webhook_url_for(context, idempotency_key)

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
 
+def _costs(task_id: str, value: Any) -> dict[str, float]:
+    """The cost of one task's result, or of each instance of a mapped task (``task[i]``)."""
+    if isinstance(value, dict):
+        cost = value.get("cost")
+        return {task_id: float(cost)} if isinstance(cost, int | float) else {}
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        found: dict[str, float] = {}
+        for index, item in enumerate(value):
+            found.update({f"{task_id}[{index}]": cost for cost in _costs(task_id, item).values()})
+        return found
+    return {}
+
+
 def total_credits(results: dict[str, Any]) -> dict[str, Any]:
     """Sum the ``cost`` of every generate result in ``results`` (task id → XCom value)."""
-    by_task = {
-        task_id: float(value["cost"])
-        for task_id, value in results.items()
-        if isinstance(value, dict) and isinstance(value.get("cost"), int | float)
-    }
+    by_task: dict[str, float] = {}
+    for task_id, value in results.items():
+        by_task.update(_costs(task_id, value))
     return {"total_credits": sum(by_task.values()), "by_task": by_task}
 
 

@@ -1,8 +1,9 @@
 """A trigger that watches one remote job by polling its status until it is terminal.
 
 Built for triggerers holding thousands of waits: one shared HTTP pool per event loop (the hook's
-``async with``), no per-poll client, jittered poll times so waits started together do not poll
-together, and an absolute deadline that survives triggerer restarts. The trigger only reads: it
+``async with``), one connection lookup per loop and connection (not one per wait), no per-poll
+client, jittered poll times so waits started together do not poll together, and an absolute
+deadline that survives triggerer restarts. The trigger only reads: it
 never submits or pays for anything, so a triggerer restart that re-runs :meth:`run` costs nothing.
 """
 
@@ -11,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import weakref
 from abc import abstractmethod
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -26,6 +29,50 @@ from clipgen_provider.jobs import EventStatus, JobState, StatusTracker, trigger_
 _JITTER = 0.1
 #: one attempt per poll: the trigger's own tolerance of consecutive failures does the retrying
 TRIGGER_RETRY = RetryPolicy(max_attempts=1)
+#: seconds the waits of one event loop share a connection that one of them looked up
+CONNECTION_TTL_SECONDS = 30.0
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+
+@dataclass(eq=False)
+class _CachedConnection:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    connection: Connection | None = None
+    expires: float = 0.0
+
+
+class LoopConnections:
+    """Connections looked up by the waits of one event loop, shared for a short while per ``conn_id``.
+
+    A triggerer starting 5,000 waits on one connection would otherwise make 5,000 lookups, each a
+    round trip to its supervisor and on to a secrets backend or the database; here the first wait
+    looks it up and the others wait for that answer. Only successful lookups are kept, for
+    :data:`CONNECTION_TTL_SECONDS`, so a rotated key reaches new waits within that time (a wait keeps
+    its connection for its whole life, as before). The key stays in the process memory that holds it
+    anyway, never on disk, and one triggerer serves one team, so a ``conn_id`` names one connection.
+    """
+
+    def __init__(self, ttl: float = CONNECTION_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _CachedConnection]]
+        self._loops = weakref.WeakKeyDictionary()
+
+    async def get(self, conn_id: str, lookup: Callable[[str], Awaitable[Connection]]) -> Connection:
+        """The connection ``conn_id``: from this loop's cache, or from ``lookup`` once for all waiters."""
+        entries = self._loops.setdefault(asyncio.get_running_loop(), {})
+        entry = entries.get(conn_id)
+        if entry is None:
+            entry = entries[conn_id] = _CachedConnection()
+        async with entry.lock:
+            if entry.connection is None or time.monotonic() >= entry.expires:
+                entry.connection = await lookup(conn_id)
+                entry.expires = time.monotonic() + self.ttl
+            return entry.connection
+
+
+loop_connections = LoopConnections()
 
 
 class JobPollingTrigger(BaseTrigger):
@@ -82,10 +129,17 @@ class JobPollingTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until terminal, timed out, or the API keeps failing; yield exactly one event."""
-        hook = self.make_hook()
+        hook = await self.open_hook()
         async with hook:
             payload = await self._watch(hook)
         yield TriggerEvent(payload)
+
+    async def open_hook(self) -> ClipgenApiHook:
+        """:meth:`make_hook`, given the connection this loop's waits share (:class:`LoopConnections`)."""
+        hook = self.make_hook()
+        connection = await loop_connections.get(hook.conn_id, hook.aget_connection)
+        hook._transport = hook._transport_for(connection)
+        return hook
 
     def _event(self, state: JobState | None, status: EventStatus, message: str) -> dict[str, Any]:
         return trigger_event(state, status, self.job_id, message)

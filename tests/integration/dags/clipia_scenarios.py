@@ -106,3 +106,13 @@ with scenario("clipia_bad_webhook_url"):
         retries=2,
         **FAST,
     )
+
+with scenario("clipia_over_budget"):
+    ClipiaGenerateOperator(
+        task_id="generate",
+        model="seedance-2-fast-t2v",
+        input={"prompt": "a long video", "duration": 12},
+        max_credits=5,
+        retries=2,
+        **FAST,
+    )

@@ -1,0 +1,1 @@
+"""The production-topology suite: a real Airflow cluster on PostgreSQL with the CeleryExecutor."""
