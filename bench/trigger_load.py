@@ -24,8 +24,8 @@ from typing import Any
 
 import psutil
 
-from bench.kinds import KINDS, TriggerKind
 from bench.gcwatch import GcWatch
+from bench.kinds import KINDS, TriggerKind
 from bench.lag import LagMonitor
 
 #: longest wait for the triggers to stop once measured

@@ -121,6 +121,7 @@ def run_load(
     expected = count * window / plan.poll_interval
     result = {
         "kind": kind.name,
+        "label": kind.label,
         "triggers": count,
         "poll_interval_s": plan.poll_interval,
         "window_s": round(window, 2),
@@ -160,7 +161,8 @@ def find_max(
         log(
             f"  {kind.label} x{size}: lag p99 {result['lag_p99_ms']} ms, served "
             f"{result['polls_served']}/{result['polls_expected']}, {result['cpu_ms_per_poll']} ms CPU/poll, "
-            f"{result['rss_kb_per_trigger']} KB each, events {result['events']}"
+            f"{result['rss_kb_per_trigger']} KB each, GC {result['gc_seconds']} s "
+            f"(longest {max(result['gc_longest_ms'])} ms), events {result['events']}"
         )
         if not result["keeps_up"]:
             break

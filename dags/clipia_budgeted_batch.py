@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import datetime
+from typing import Any
 
 from airflow.sdk import DAG, Asset, task
 
@@ -65,7 +66,7 @@ with DAG(
 ):
 
     @task(inlets=[PRODUCT_SHOTS])
-    def publish(*, triggering_asset_events=None) -> list[str]:
+    def publish(*, triggering_asset_events: Any = None) -> list[str]:
         """List the files the triggering generations stored (a real DAG would publish them)."""
         stored = [
             path

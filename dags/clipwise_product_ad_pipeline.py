@@ -90,9 +90,7 @@ with DAG(
 
     # --8<-- [start:howto_clipwise_collect_and_clean_up]
     @task
-    def collect_outputs(
-        product: dict[str, Any], static_ad: dict[str, Any], ugc_video: dict[str, Any]
-    ) -> dict:
+    def collect_outputs(product: Any, static_ad: Any, ugc_video: Any) -> dict[str, Any]:
         """One record of the day's creatives, for a publishing step or a report."""
         return {
             "product_id": product["product_id"],

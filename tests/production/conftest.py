@@ -1,15 +1,18 @@
 """Fixtures of the production suite: the services, the sandboxes, one production cluster per session.
 
 The cluster (:class:`~tests.production.cluster.ProductionCluster`) runs on a fresh PostgreSQL
-database and its own Redis namespace, both removed at the end, whatever happened. Its home
-directory (every component's log, task logs) is kept: its path is printed at the end of the run,
-and a failed test's report carries the end of every component's log and of the sandbox's.
+database and its own Redis namespace, both removed at the end, whatever happened. The run's
+directory (every component's log, task logs, the sandboxes' logs) is removed after a green run
+and kept otherwise, its path printed at the end; a failed test's report also carries the end of
+every component's log and of the sandboxes'.
 Tests that kill a component leave it dead; :func:`full_strength` starts it again before the next.
 """
 
 from __future__ import annotations
 
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,9 @@ from tests.system.scenario import DAG_IDS, RUN_SECONDS, SECRET, WEBHOOK_ATTEMPTS
 
 #: the suite's own DAGs (tests/production/dags)
 PRODUCTION_DAG_IDS = ("clipgen_worker_crash", "clipgen_load")
-#: seconds a load-test job runs: longer than it takes the cluster to submit the whole small load
-LOAD_RUN_SECONDS = 60.0
+#: seconds a load-test job runs: longer than submitting the whole small load takes, shorter than
+#: the trigger's first status poll (60 s after deferring), so every task is resumed by its webhook
+LOAD_RUN_SECONDS = 40.0
 
 _live: dict[str, Any] = {}
 
@@ -49,16 +53,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     return report
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the run's directory after a green run; keep it (and say so) otherwise."""
+    run_dir = _live.get("run_dir")
+    if run_dir is None:
+        return
+    if exitstatus == 0:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    else:
+        _live["kept"] = run_dir
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Say where the cluster's logs were kept."""
-    if "home" in _live:
-        terminalreporter.write_line(f"production cluster logs kept in {_live['home']}")
+    """Say where the logs of a run that did not pass were kept."""
+    if "kept" in _live:
+        terminalreporter.write_line(f"production cluster and sandbox logs kept in {_live['kept']}")
 
 
 @pytest.fixture(scope="session")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The run's directory: the cluster's home and the sandboxes' logs (kept after the run)."""
-    return tmp_path_factory.mktemp("production")
+def run_dir() -> Path:
+    """The run's directory: the cluster's home and the sandboxes' logs (outside pytest's rotation)."""
+    path = Path(tempfile.mkdtemp(prefix="clipgen-production-"))
+    _live["run_dir"] = path
+    return path
 
 
 def _sandbox(run_dir: Path, name: str, *args: str) -> Iterator[SandboxServer]:
@@ -104,7 +121,6 @@ def cluster(run_dir: Path, webhook_sandbox: SandboxServer) -> Iterator[Productio
     require_services()
     database = MetadataDatabase.create()
     broker = RedisNamespace.create()
-    _live["home"] = run_dir / "airflow"
     try:
         deployment = ProductionCluster(
             run_dir / "airflow", database, broker, connections=example_connections(webhook_sandbox)

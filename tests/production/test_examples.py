@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tests.production.cluster import REPO, ProductionCluster
 from tests.system.cluster import wait_until
 
@@ -22,7 +23,9 @@ def example_dags(cluster: ProductionCluster) -> list[dict[str, Any]]:
     return list(cluster.get("/dags", bundle_name="examples", limit=100)["dags"])
 
 
-def runs_if_all_ended(cluster: ProductionCluster, dag_ids: list[str]) -> dict[str, list[dict[str, Any]]] | None:
+def runs_if_all_ended(
+    cluster: ProductionCluster, dag_ids: list[str]
+) -> dict[str, list[dict[str, Any]]] | None:
     """Every run of each DAG, once each DAG has at least one and none is still going."""
     cluster._check_alive()
     runs = {dag_id: cluster.dag_runs(dag_id) for dag_id in dag_ids}
@@ -51,10 +54,14 @@ def test_every_example_dag_succeeds(full_strength: ProductionCluster) -> None:
     }
     assert triggered, "no example DAG to trigger"
 
-    runs = wait_until("every example DAG run to end", lambda: runs_if_all_ended(cluster, sorted(triggered)), 900)
+    runs = wait_until(
+        "every example DAG run to end", lambda: runs_if_all_ended(cluster, sorted(triggered)), 900
+    )
     asset_scheduled = [d["dag_id"] for d in dags if d["dag_id"] not in triggered]
     if asset_scheduled:  # started by the Asset events of the runs above, once those succeeded
-        runs.update(wait_until("the Asset-scheduled runs", lambda: runs_if_all_ended(cluster, asset_scheduled), 300))
+        runs.update(
+            wait_until("the Asset-scheduled runs", lambda: runs_if_all_ended(cluster, asset_scheduled), 300)
+        )
 
     failures = {
         (dag_id, run["dag_run_id"]): failed_tasks(cluster, dag_id, run["dag_run_id"])
@@ -73,5 +80,6 @@ def test_example_generations_returned_media(full_strength: ProductionCluster) ->
     (run,) = [r for r in cluster.dag_runs("clipia_image_to_video") if r["run_type"] == "manual"]
     image = cluster.xcom("clipia_image_to_video", run["dag_run_id"], "generate_image", "return_value")
     video = cluster.xcom("clipia_image_to_video", run["dag_run_id"], "animate_image", "return_value")
-    assert image["media_urls"] and video["media_urls"]
+    assert image["media_urls"]
+    assert video["media_urls"]
     assert image["request_id"] != video["request_id"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 from _pytest.fixtures import FixtureFunctionDefinition
+
 from tests.system import test_webhooks as system
 
 pytestmark = pytest.mark.timeout(900)

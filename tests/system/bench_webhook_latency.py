@@ -65,9 +65,13 @@ def start_runs(scenario: Scenario, dag_id: str, count: int, spacing: float) -> l
     return runs
 
 
-def wait_all(scenario: Scenario, dag_id: str, runs: list[str]) -> None:
-    for run_id in runs:
-        scenario.cluster.wait_for_state(dag_id, run_id, "generate", ["success"], timeout=600)
+def finished(scenario: Scenario, dag_id: str, runs: list[str]) -> list[str]:
+    """Wait for every run to end; return those that succeeded (a failure is reported, not measured)."""
+    ended = [
+        scenario.cluster.wait_for_state(dag_id, run_id, "generate", ["success", "failed"], 600)
+        for run_id in runs
+    ]
+    return [run_id for run_id, ti in zip(runs, ended, strict=True) if ti["state"] == "success"]
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -88,10 +92,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         polled = Scenario.create(cluster, sandbox, "bench_polled")
         webhook_runs = start_runs(pushed, "clipgen_webhook", args.jobs, args.spacing)
         polled_runs = start_runs(polled, "clipgen_polled", args.polled, args.spacing)
-        wait_all(pushed, "clipgen_webhook", webhook_runs)
-        wait_all(polled, "clipgen_polled", polled_runs)
+        succeeded = finished(pushed, "clipgen_webhook", webhook_runs)
+        polled_ok = finished(polled, "clipgen_polled", polled_runs)
         latencies, phases, via = [], [], Counter()
-        for run_id in webhook_runs:
+        for run_id in succeeded:
             box = cluster.xcom("clipgen_webhook", run_id, "generate", "clipia_webhook")
             resumed_at = cluster.xcom("clipgen_webhook", run_id, "generate", "resumed_at")
             via[cluster.xcom("clipgen_webhook", run_id, "generate", "event")["via"]] += 1
@@ -102,6 +106,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         return {
             "jobs": args.jobs,
             "polled_jobs": args.polled,
+            "failed": {"webhook": args.jobs - len(succeeded), "polled": args.polled - len(polled_ok)},
             "run_seconds": args.run_seconds,
             "spacing": args.spacing,
             "airflow_settings": settings,

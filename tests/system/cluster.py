@@ -165,6 +165,8 @@ class AirflowCluster:
                 "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(64),
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+                # a worker waits longer for a busy API server (shared 2-core CI machines)
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
                 "PYTHONUNBUFFERED": "1",
                 **settings,
             }

@@ -25,7 +25,7 @@ def public_classes() -> list[str]:
                 for name, obj in vars(module).items():
                     if (
                         inspect.isclass(obj)
-                        and obj.__module__ == module_name
+                        and obj.__module__.startswith("clipgen_provider.")
                         and not name.startswith("_")
                         and issubclass(obj, BaseOperator | BaseTrigger)
                         and not inspect.isabstract(obj)

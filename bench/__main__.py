@@ -1,0 +1,69 @@
+"""``python -m bench``: run the benchmarks against a fresh sandbox and write ``docs/benchmarks.*``.
+
+``--smoke`` runs every measurement at a tiny size (seconds, not minutes) to check the machinery;
+its figures mean nothing and it writes wherever ``--out`` says (default: a temporary directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+#: what the benchmark needs beyond the provider's dev install
+_NEEDS = {
+    "airflow.providers.http": "apache-airflow-providers-http",
+    "psutil": "psutil",
+    "greenback": "greenback",
+}
+
+
+def _missing() -> list[str]:
+    """Distributions the benchmark needs that are not installed."""
+    missing = []
+    for module, distribution in _NEEDS.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            missing.append(distribution)
+    return missing
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that everything runs")
+    parser.add_argument("--out", type=Path, help="directory for benchmarks.md and benchmarks.json")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the suite and write the report; return the exit status."""
+    args = parse_args(argv)
+    missing = _missing()
+    if missing:
+        print(
+            f"python -m bench needs {', '.join(missing)}: run "
+            f'.venv/bin/uv pip install --python .venv/bin/python -e ".[dev,bench]"',
+            file=sys.stderr,
+        )
+        return 2
+    from bench.plan import FULL, SMOKE
+    from bench.report import write_report
+    from bench.suite import run_suite
+
+    out = args.out or (Path(tempfile.mkdtemp(prefix="clipgen-bench-")) if args.smoke else REPO / "docs")
+    results = run_suite(SMOKE if args.smoke else FULL, lambda line: print(line, flush=True))
+    md_path, json_path = write_report(results, out)
+    print(f"Wrote {md_path} and {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
