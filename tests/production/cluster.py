@@ -104,7 +104,7 @@ class ProductionCluster(AirflowCluster):
             {
                 "name": name,
                 "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                "kwargs": {"path": str(path), "refresh_interval": 0},
+                "kwargs": {"path": str(path)},
             }
             for name, path in BUNDLES.items()
         ]

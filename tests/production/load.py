@@ -19,6 +19,7 @@ The suite runs it small (``tests/production/test_load.py``); ``load_run.py`` run
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 import uuid
@@ -57,6 +58,29 @@ def _json(value: Any) -> Any:
 
 def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+_ACCESS = re.compile(r"^(\S+) .*request finished .* method=(\w+) path=(\S+)")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def route(method: str, path: str) -> str:
+    """A request's route: ids replaced by ``{id}``, an XCom path reduced to its key."""
+    parts = path.strip("/").split("/")
+    if parts[:2] == ["execution", "xcoms"] and len(parts) > 5:
+        parts = [*parts[:2], "…", *parts[5:]]
+    return f"{method} /" + "/".join("{id}" if _UUID.fullmatch(part) else part for part in parts)
+
+
+def api_requests(cluster: ProductionCluster, since: float, until: float) -> Counter[str]:
+    """Requests the API servers answered between two UNIX times, by route (their access logs)."""
+    routes: Counter[str] = Counter()
+    for index in range(len(cluster.api_ports)):
+        for line in (cluster.home / f"api-server-{index}.log").read_text(errors="replace").splitlines():
+            match = _ACCESS.match(line)
+            if match and since <= _epoch(match.group(1)) <= until:
+                routes[route(match.group(2), match.group(3))] += 1
+    return routes
 
 
 @dataclass
@@ -168,6 +192,8 @@ def run_load(
         key: (start_stats[key] - base_stats[key]) / (start_clock - base_clock) for key in STAT_COLUMNS
     }
     probe_before = _probe_totals(cluster)
+    tables_before = cluster.database.table_stats()
+    started_at = time.time()
     run_id = cluster.trigger(DAG_ID, generations=generations, conn_ids=plan.conn_ids)
     sampler = Sampler(cluster, run_id)
     try:
@@ -177,6 +203,8 @@ def run_load(
     finally:
         sampler.close()
     probe_after = _probe_totals(cluster)
+    tables = _table_deltas(tables_before, cluster.database.table_stats(), generations)
+    requests = api_requests(cluster, started_at, time.time())
     delta = {key: end_stats[key] - start_stats[key] for key in STAT_COLUMNS}
     figures = {
         "generations": generations,
@@ -185,11 +213,31 @@ def run_load(
         "peak_deferred_sampled": sampler.peak_deferred,
         "db_per_generation": _per_generation(delta, baseline_rate, end_clock - start_clock, generations),
         "db_idle_baseline_per_second": {key: round(rate, 1) for key, rate in baseline_rate.items()},
+        "db_tables_per_generation": tables,
+        "api_requests_per_generation": {
+            name: round(count / generations, 2)
+            for name, count in requests.most_common()
+            if count >= generations
+        },
+        "api_requests_total_per_generation": round(sum(requests.values()) / generations, 1),
     }
     figures.update(_airflow_side(cluster, run_id))
     figures.update(_sandbox_side(sandbox, plan, cluster))
     figures["receiver"] = _receiver_side(probe_before, probe_after)
     return figures
+
+
+def _table_deltas(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]], n: int) -> dict:
+    """Per generation, the tables read or written most during the load (``pg_stat_user_tables``)."""
+    deltas = {
+        table: {key: (value - before.get(table, {}).get(key, 0)) / n for key, value in counters.items()}
+        for table, counters in after.items()
+    }
+    busiest = sorted(deltas.items(), key=lambda item: -sum(item[1].values()))[:6]
+    return {
+        table: {key: round(value, 1) for key, value in counters.items() if value}
+        for table, counters in busiest
+    }
 
 
 def _airflow_side(cluster: ProductionCluster, run_id: str) -> dict[str, Any]:

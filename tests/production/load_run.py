@@ -1,6 +1,6 @@
 """The production load run: N concurrent webhook-driven generations through a full cluster.
 
-Run from the repository root, with PostgreSQL and Redis on loopback (about 15 minutes for 500)::
+Run from the repository root, with PostgreSQL and Redis on loopback (about 25 minutes for 500 on a busy 2-core machine)::
 
     .venv/bin/python -m tests.production.load_run --generations 500
 
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--generations", type=int, default=500, help="mapped generations (default 500)")
-    parser.add_argument("--run-seconds", type=float, default=360.0, help="sandbox job duration (default 360)")
+    parser.add_argument("--run-seconds", type=float, default=600.0, help="sandbox job duration (default 600)")
     parser.add_argument(
         "--worker-concurrency", type=int, default=4, help="slots per Celery worker (default 4)"
     )

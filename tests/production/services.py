@@ -134,6 +134,17 @@ class MetadataDatabase:
         (row,) = self.query(f"SELECT {columns} FROM pg_stat_database WHERE datname = %s", self.name)
         return dict(zip(STAT_COLUMNS, (int(value) for value in row), strict=True))
 
+    def table_stats(self) -> dict[str, dict[str, int]]:
+        """Per table: rows read by sequential and index scans, rows written (``pg_stat_user_tables``)."""
+        rows = self.query(
+            "SELECT relname, seq_tup_read, idx_tup_fetch, n_tup_ins + n_tup_upd + n_tup_del "
+            "FROM pg_stat_user_tables"
+        )
+        return {
+            str(name): {"seq_read": int(seq or 0), "idx_fetch": int(idx or 0), "written": int(written or 0)}
+            for name, seq, idx, written in rows
+        }
+
     def drop(self) -> None:
         """Drop the database, closing whatever connections are still open to it."""
         _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))

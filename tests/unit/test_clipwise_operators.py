@@ -430,7 +430,7 @@ def test_extract_url_operator_returns_the_video_url(api: respx.MockRouter) -> No
         "video_url": "https://v/1.mp4",
         "media_urls": ["https://v/1.mp4"],
     }
-    assert context["ti"].xcoms == {"extract_task_id": "ext_1"}
+    assert context["ti"].xcoms == {"extract_task_id": "ext_1", "_link_ClipgenMediaLink": "https://v/1.mp4"}
 
 
 @pytest.mark.parametrize(

@@ -22,13 +22,16 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
 from clipgen_provider import __version__
 from clipgen_provider.exceptions import TRANSIENT_STATUSES, ClipgenApiError, ClipgenConfigError
+
+if TYPE_CHECKING:  # aiohttp is imported when the first async client is made: sync users never pay for it
+    from httpx_aiohttp import AiohttpTransport
 
 USER_AGENT = f"airflow-provider-clipgen/{__version__}"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -139,14 +142,20 @@ def _decode(response: httpx.Response, error_cls: type[ClipgenApiError]) -> ApiRe
 
 
 class _PollingAsyncClient(httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` whose :meth:`send` does only what an API call needs.
+    """An ``httpx.AsyncClient`` over aiohttp whose :meth:`send` does only what an API call needs.
 
     httpx's own ``send`` also runs an auth flow, a redirect loop, a cookie jar and a log line per
     request; our calls use none of them (the key is a header, redirects are not followed, the APIs
-    set no cookies) and at thousands of polls a second they cost about as much CPU as the HTTP
-    exchange itself, plus the garbage that makes the loop pause for collections. The request still
-    goes through ``_transport_for_url``, the transport choice httpx uses (and test mocks replace).
+    set no cookies), and at thousands of polls a second they cost about as much CPU as the HTTP
+    exchange itself, plus garbage that makes the loop pause for collections. So ``send`` asks
+    ``_transport_for_url`` for the transport, as httpx does (and test mocks replace), and reads the
+    body; a GET on the client's own aiohttp transport (a status poll) skips the transport adapter's
+    stream wrapping too and goes straight to its aiohttp session.
     """
+
+    def __init__(self, transport: AiohttpTransport, timeout: httpx.Timeout) -> None:
+        super().__init__(transport=transport, timeout=timeout)
+        self._aiohttp = transport
 
     async def send(
         self,
@@ -162,13 +171,40 @@ class _PollingAsyncClient(httpx.AsyncClient):
         """
         if stream or auth is not httpx.USE_CLIENT_DEFAULT or follow_redirects is not httpx.USE_CLIENT_DEFAULT:
             return await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
-        response = await self._transport_for_url(request.url).handle_async_request(request)
+        transport = self._transport_for_url(request.url)
+        if transport is self._aiohttp and request.method == "GET":
+            return await self._aiohttp_get(request)
+        response = await transport.handle_async_request(request)
         response.request = request
         try:
             await response.aread()
         finally:
             await response.aclose()
         return response
+
+    async def _aiohttp_get(self, request: httpx.Request) -> httpx.Response:
+        """GET over the aiohttp session, as the transport would send it (no redirects, raw body)."""
+        import aiohttp
+        from httpx_aiohttp.transport import map_aiohttp_exceptions
+
+        session = self._aiohttp.client
+        if not isinstance(session, aiohttp.ClientSession):
+            session = self._aiohttp.client = self._aiohttp.get_client()
+        timeout = request.extensions.get("timeout", {})
+        with map_aiohttp_exceptions():
+            async with session.get(
+                str(request.url),
+                headers=request.headers,
+                allow_redirects=False,
+                auto_decompress=False,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                    connect=timeout.get("pool"),
+                ),
+            ) as answer:
+                body = await answer.read()
+        return httpx.Response(answer.status, headers=answer.raw_headers, content=body, request=request)
 
 
 class _SharedAsyncClients:
@@ -184,7 +220,7 @@ class _SharedAsyncClients:
             from httpx_aiohttp import AiohttpTransport
 
             limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-            client = _PollingAsyncClient(transport=AiohttpTransport(limits=limits), timeout=DEFAULT_TIMEOUT)
+            client = _PollingAsyncClient(AiohttpTransport(limits=limits), DEFAULT_TIMEOUT)
         self._clients[loop] = (client, users + 1)
         return client
 
