@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json as jsonlib
 import logging
 import random
 import time
@@ -142,15 +143,15 @@ def _decode(response: httpx.Response, error_cls: type[ClipgenApiError]) -> ApiRe
 
 
 class _PollingAsyncClient(httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` over aiohttp whose :meth:`send` does only what an API call needs.
+    """An ``httpx.AsyncClient`` over aiohttp that does only what an API call needs.
 
     httpx's own ``send`` also runs an auth flow, a redirect loop, a cookie jar and a log line per
     request; our calls use none of them (the key is a header, redirects are not followed, the APIs
     set no cookies), and at thousands of polls a second they cost about as much CPU as the HTTP
-    exchange itself, plus garbage that makes the loop pause for collections. So ``send`` asks
+    exchange itself, plus garbage that makes the loop pause for collections. So :meth:`send` asks
     ``_transport_for_url`` for the transport, as httpx does (and test mocks replace), and reads the
-    body; a GET on the client's own aiohttp transport (a status poll) skips the transport adapter's
-    stream wrapping too and goes straight to its aiohttp session.
+    body; :meth:`poll` sends a plain GET straight over the transport's aiohttp session and decodes a
+    JSON answer without building httpx response objects at all.
     """
 
     def __init__(self, transport: AiohttpTransport, timeout: httpx.Timeout) -> None:
@@ -171,10 +172,7 @@ class _PollingAsyncClient(httpx.AsyncClient):
         """
         if stream or auth is not httpx.USE_CLIENT_DEFAULT or follow_redirects is not httpx.USE_CLIENT_DEFAULT:
             return await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
-        transport = self._transport_for_url(request.url)
-        if transport is self._aiohttp and request.method == "GET":
-            return await self._aiohttp_get(request)
-        response = await transport.handle_async_request(request)
+        response = await self._transport_for_url(request.url).handle_async_request(request)
         response.request = request
         try:
             await response.aread()
@@ -182,8 +180,16 @@ class _PollingAsyncClient(httpx.AsyncClient):
             await response.aclose()
         return response
 
-    async def _aiohttp_get(self, request: httpx.Request) -> httpx.Response:
-        """GET over the aiohttp session, as the transport would send it (no redirects, raw body)."""
+    async def poll(self, request: httpx.Request) -> ApiResponse | httpx.Response:
+        """GET ``request``: a decoded JSON 2xx answer, else the httpx response for the general checks.
+
+        Only a GET on the client's own aiohttp transport takes the short way (a mocked or other
+        transport gets :meth:`send`); an answer that is not plain JSON with a 2xx status (an error,
+        an empty or compressed body) comes back as an httpx response, so it is read exactly as
+        any other call's.
+        """
+        if self._transport_for_url(request.url) is not self._aiohttp:
+            return await self.send(request)
         import aiohttp
         from httpx_aiohttp.transport import map_aiohttp_exceptions
 
@@ -204,6 +210,11 @@ class _PollingAsyncClient(httpx.AsyncClient):
                 ),
             ) as answer:
                 body = await answer.read()
+        if 200 <= answer.status < 300 and body and "Content-Encoding" not in answer.headers:
+            try:
+                return ApiResponse(answer.status, jsonlib.loads(body), answer.headers)
+            except ValueError:
+                pass
         return httpx.Response(answer.status, headers=answer.raw_headers, content=body, request=request)
 
 
@@ -211,9 +222,9 @@ class _SharedAsyncClients:
     """One ``httpx.AsyncClient`` (aiohttp pool) per running event loop, reference counted."""
 
     def __init__(self) -> None:
-        self._clients: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, int]] = {}
+        self._clients: dict[asyncio.AbstractEventLoop, tuple[_PollingAsyncClient, int]] = {}
 
-    def acquire(self) -> httpx.AsyncClient:
+    def acquire(self) -> _PollingAsyncClient:
         loop = asyncio.get_running_loop()
         client, users = self._clients.get(loop, (None, 0))
         if client is None:
@@ -253,7 +264,7 @@ class ApiTransport:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     asleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
-    _async_client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+    _async_client: _PollingAsyncClient | None = field(default=None, init=False, repr=False)
     #: the last body-less GET built and its path, sent again while that path is polled
     _last_get: tuple[str, httpx.Request] | None = field(default=None, init=False, repr=False)
 
@@ -371,15 +382,15 @@ class ApiTransport:
                 client = self._async_client or shared_async_clients.acquire()
                 try:
                     if plain_get:
-                        response = await client.send(self._plain_get(client, path))
+                        answer = await client.poll(self._plain_get(client, path))
                     else:
-                        response = await client.request(
+                        answer = await client.request(
                             method, self._url(path), json=json, params=params, headers=self._headers(headers)
                         )
                 finally:
                     if self._async_client is None:
                         await shared_async_clients.release()
-                result = self._check(response)
+                result = answer if isinstance(answer, ApiResponse) else self._check(answer)
             except httpx.HTTPError as err:
                 error = self._network_error(err, what)
                 pause = self._should_retry(error, attempt, what)
