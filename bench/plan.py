@@ -45,7 +45,7 @@ FULL = BenchPlan(
     import_runs=7,
     throughput_concurrency=(10, 50, 200),
     throughput_seconds=5.0,
-    quiet_wait_seconds=600.0,
+    quiet_wait_seconds=300.0,
 )
 
 SMOKE = BenchPlan(

@@ -6,7 +6,7 @@
 * the metadata database on PostgreSQL (a fresh one per run) and the Celery result backend in it;
 * the CeleryExecutor with a Redis broker under the run's own database number and key prefix;
 * two API servers, two schedulers, two triggerers, two Celery workers and one DAG processor,
-  the workers and triggerers split over the API servers for the execution API;
+  the workers split over the API servers for the execution API (triggerers run it in-process);
 * three DAG bundles: the example DAGs, the system tests' webhook DAGs and this suite's DAGs;
 * the measuring plugin of ``tests/production/plugins`` (statements per webhook delivery).
 
@@ -178,7 +178,7 @@ class ProductionCluster(AirflowCluster):
         return {f"AIRFLOW__LOGGING__{kind}_LOG_SERVER_PORT": str(free_port())}
 
     def _execution_api(self, index: int) -> dict[str, str]:
-        """Point a worker or triggerer at API server ``index % count`` for the execution API."""
+        """Point a worker at API server ``index % count`` for the execution API."""
         url = f"{self.api_url(index % len(self.api_ports))}/execution/"
         return {"AIRFLOW__CORE__EXECUTION_API_SERVER_URL": url}
 
@@ -193,7 +193,7 @@ class ProductionCluster(AirflowCluster):
     def _launch_triggerer(self, index: int) -> Component:
         """Start ``triggerer-N``; its job row names it (``unixname`` comes from ``LOGNAME``)."""
         name = f"triggerer-{index}"
-        env = {**self._log_server("TRIGGER"), **self._execution_api(index), "LOGNAME": f"clipgen-{name}"}
+        env = {**self._log_server("TRIGGER"), "LOGNAME": f"clipgen-{name}"}
         return self._launch(name, "triggerer", env=env)
 
     def _register_triggerers(self, names: Iterable[str]) -> None:

@@ -1,6 +1,7 @@
 """The production load run: N concurrent webhook-driven generations through a full cluster.
 
-Run from the repository root, with PostgreSQL and Redis on loopback (about 25 minutes for 500 on a busy 2-core machine)::
+Run from the repository root, with PostgreSQL and Redis on loopback (about 20 minutes for 500
+on a shared 2-core machine)::
 
     .venv/bin/python -m tests.production.load_run --generations 500
 
