@@ -11,6 +11,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -69,7 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.nice:
         os.nice(args.nice)
     out = args.out or (Path(tempfile.mkdtemp(prefix="clipgen-bench-")) if args.smoke else REPO / "docs")
-    results = run_suite(SMOKE if args.smoke else FULL, lambda line: print(line, flush=True))
+    started = time.monotonic()
+
+    def log(line: str) -> None:
+        elapsed = int(time.monotonic() - started)
+        print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {line}", flush=True)
+
+    results = run_suite(SMOKE if args.smoke else FULL, log)
     results["details"]["niceness"] = os.nice(0)
     md_path, json_path = write_report(results, out)
     print(f"Wrote {md_path} and {json_path}")

@@ -21,6 +21,7 @@ class BenchPlan:
     :param throughput_concurrency: requests in flight while measuring the sandbox's capacity
     :param throughput_seconds: seconds per concurrency
     :param quiet_wait_seconds: longest wait for a quiet machine before the load runs
+    :param webhook_jobs: webhook-mode jobs run on a real deployment per scheduler setting (0: skip)
     """
 
     sizes: tuple[int, ...]
@@ -33,6 +34,7 @@ class BenchPlan:
     throughput_concurrency: tuple[int, ...]
     throughput_seconds: float
     quiet_wait_seconds: float
+    webhook_jobs: int
 
 
 FULL = BenchPlan(
@@ -44,14 +46,15 @@ FULL = BenchPlan(
     job_poll_interval=5.0,
     import_runs=7,
     throughput_concurrency=(10, 50, 200),
-    throughput_seconds=5.0,
+    throughput_seconds=3.0,
     quiet_wait_seconds=300.0,
+    webhook_jobs=20,
 )
 
 SMOKE = BenchPlan(
     sizes=(20,),
     peer_size=20,
-    load=LoadPlan(poll_interval=0.5, warmup=1.0, window=2.0),
+    load=LoadPlan(poll_interval=0.5, warmup=0.5, window=1.5),
     job_queue_seconds=0.2,
     job_run_seconds=0.8,
     job_poll_interval=0.2,
@@ -59,4 +62,5 @@ SMOKE = BenchPlan(
     throughput_concurrency=(10,),
     throughput_seconds=1.0,
     quiet_wait_seconds=0.0,
+    webhook_jobs=1,
 )

@@ -16,6 +16,7 @@ from bench.job_flow import run_job_flows
 from bench.plan import BenchPlan
 from bench.throughput import measure_throughput
 from bench.triggers import find_max
+from bench.webhook_mode import measure_webhook_mode
 from clipgen_provider.sandbox.server import SandboxServer
 
 #: the keys every run reports (the two webhook ones may be null, with a note)
@@ -32,12 +33,6 @@ REQUIRED_KEYS = (
     "worker_slot_s_per_job_blocking",
     "import_cost_ratio_vs_http_operator",
     "sandbox_requests_per_second",
-)
-
-WEBHOOK_NOTE = (
-    "Webhook mode needs the receiver mounted on a real API server; it is measured by the webhook "
-    "benchmark on a real deployment (python -m tests.system.bench_webhook_latency), which reports "
-    "its own figures in the webhook section."
 )
 
 
@@ -61,14 +56,20 @@ def run_suite(plan: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
         details["quiet"] = machine.wait_until_quiet(plan.quiet_wait_seconds, 20.0, log)
         maxima: dict[str, int] = {}
         runs: dict[str, list[dict[str, Any]]] = {}
-        for kind in ("clipia", "clipwise", "http_sensor"):
+        for kind in ("aiohttp_floor", "clipia", "clipwise", "http_sensor"):
             log(f"Triggers in one loop: {kind}")
             maxima[kind], runs[kind] = find_max(sandbox, kind, list(plan.sizes), plan.load, log)
         log("One generation end to end: deferrable operator and blocking wait")
         flows = run_job_flows(sandbox, plan.job_queue_seconds, plan.job_run_seconds, plan.job_poll_interval)
     log("Import cost (fresh interpreters)")
     import_figures = imports.measure_imports(plan.import_runs)
+    webhook: dict[str, Any] = {"error": "not run at this size (--smoke)"}
+    if plan.webhook_jobs:
+        log(f"Webhook mode on a real deployment: {plan.webhook_jobs} jobs per scheduler setting")
+        webhook = measure_webhook_mode(plan.webhook_jobs, plan.job_queue_seconds + plan.job_run_seconds)
+        log(f"  {webhook}")
     ours, peer = _at(runs["clipia"], plan.peer_size), _at(runs["http_sensor"], plan.peer_size)
+    floor = _at(runs["aiohttp_floor"], plan.peer_size)
     details.update(
         started_at=started.isoformat(timespec="seconds"),
         duration_s=round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()),
@@ -78,25 +79,47 @@ def run_suite(plan: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
         trigger_runs=runs,
         job_flows=flows,
         imports=import_figures,
+        webhook=webhook,
     )
     return {
         "triggers_concurrent_max": maxima["clipia"],
         "clipwise_triggers_concurrent_max": maxima["clipwise"],
         "http_sensor_triggers_concurrent_max": maxima["http_sensor"],
+        "floor_pollers_concurrent_max": maxima["aiohttp_floor"],
         "trigger_rss_kb_per_waiting": ours["rss_kb_per_trigger"],
         "http_sensor_rss_kb_per_waiting": peer["rss_kb_per_trigger"],
         "poll_cpu_ms": ours["cpu_ms_per_poll"],
         "http_sensor_poll_cpu_ms": peer["cpu_ms_per_poll"],
+        "floor_poll_cpu_ms": floor["cpu_ms_per_poll"],
         "poll_cpu_ratio_vs_http_sensor": _ratio(ours["cpu_ms_per_poll"], peer["cpu_ms_per_poll"]),
         "rss_ratio_vs_http_sensor": _ratio(ours["rss_kb_per_trigger"], peer["rss_kb_per_trigger"]),
         "api_calls_per_job_poll": flows["deferrable"]["api_calls"]["total"],
         "api_calls_per_job_blocking": flows["blocking"]["api_calls"]["total"],
-        "api_calls_per_job_webhook": None,
-        "webhook_resume_p95_s": None,
+        "api_calls_per_job_webhook": webhook.get("api_calls_per_job"),
+        "webhook_resume_p95_s": webhook.get("latency_seconds", {}).get("p95"),
+        "webhook_resume_p50_s": webhook.get("latency_seconds", {}).get("p50"),
+        "webhook_resume_p95_s_default_scheduler": (webhook.get("default_scheduler") or {})
+        .get("latency_seconds", {})
+        .get("p95"),
         "worker_slot_s_per_job_deferrable": flows["deferrable"]["slot_seconds"],
         "worker_slot_s_per_job_blocking": flows["blocking"]["slot_seconds"],
         "import_cost_ratio_vs_http_operator": import_figures["ratio"],
         "sandbox_requests_per_second": throughput["best"],
-        "notes": {"api_calls_per_job_webhook": WEBHOOK_NOTE, "webhook_resume_p95_s": WEBHOOK_NOTE},
+        "notes": _webhook_notes(webhook),
         "details": details,
+    }
+
+
+def _webhook_notes(webhook: dict[str, Any]) -> dict[str, str]:
+    """Where the two webhook figures come from, or why they are missing."""
+    if "error" in webhook:
+        return {"api_calls_per_job_webhook": webhook["error"], "webhook_resume_p95_s": webhook["error"]}
+    where = (
+        f"{webhook['jobs']} jobs of {webhook['job_seconds']:g} s, wait_for_webhook=True, "
+        f"on a real deployment ({webhook['command']})"
+    )
+    return {
+        "api_calls_per_job_webhook": f"{where}; the calls of its API key in the sandbox's log",
+        "webhook_resume_p95_s": "the same runs, delivery received to execute_complete running, with "
+        f"[scheduler] scheduler_idle_sleep_time = {webhook['scheduler_idle_sleep_time']:g}",
     }

@@ -1,8 +1,9 @@
 """The sandbox's own capacity: status polls per second it answers, so it is never the bottleneck.
 
 A closed loop of raw aiohttp clients (``concurrency`` requests always in flight, one shared pool)
-asks for one running request's status for ``seconds`` at each concurrency. The client is cheap
-next to the server, so the rate is the sandbox's, on one core of this machine.
+reads one running job's status for ``seconds`` at each concurrency: a Clipia request, and a
+Clipwise generation on a key holding as many generations as the trigger runs put on one key. The
+client is cheap next to the server, so the rate is the sandbox's, on one core of this machine.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from bench.jobs import submit_jobs
-from bench.triggers import JOB_RUN_SECONDS
+from bench.triggers import CLIPWISE_JOBS_PER_KEY, JOB_RUN_SECONDS
 from clipgen_provider.sandbox.server import SandboxServer
 
 
@@ -38,16 +39,29 @@ async def _closed_loop(url: str, headers: dict[str, str], concurrency: int, seco
         return answered / (time.perf_counter() - started)
 
 
+def _status_url(sandbox: SandboxServer, api: str, count: int) -> tuple[str, dict[str, str]]:
+    """The status URL of the first of ``count`` fresh running jobs on one new key, and its headers."""
+    api_key = f"{'cw_bench_' if api == 'clipwise' else 'clipia_test_bench_'}{uuid.uuid4().hex}"
+    job_id = submit_jobs(api, sandbox.url, api_key, count)[0]
+    path = f"/api/sdk/v1/generations/{job_id}/" if api == "clipwise" else f"/v1/requests/{job_id}/status"
+    return sandbox.url + path, {"Authorization": f"Bearer {api_key}"}
+
+
 def measure_throughput(sandbox: SandboxServer, concurrencies: list[int], seconds: float) -> dict[str, Any]:
-    """Status polls per second the sandbox serves at each concurrency, and the best of them."""
-    api_key = f"clipia_test_bench_{uuid.uuid4().hex}"
+    """Status reads per second the sandbox answers at each concurrency, per API, and the Clipia best."""
     sandbox.update_settings(queue_seconds=0.0, run_seconds=JOB_RUN_SECONDS)
-    (request_id,) = submit_jobs("clipia", sandbox.url, api_key, 1)
-    url = f"{sandbox.url}/v1/requests/{request_id}/status"
-    headers = {"Authorization": f"Bearer {api_key}"}
-    rates = {
-        str(concurrency): round(asyncio.run(_closed_loop(url, headers, concurrency, seconds)))
-        for concurrency in concurrencies
-    }
+    rates: dict[str, dict[str, int]] = {}
+    for api, jobs in (("clipia", 1), ("clipwise", CLIPWISE_JOBS_PER_KEY)):
+        url, headers = _status_url(sandbox, api, jobs)
+        rates[api] = {
+            str(level): round(asyncio.run(_closed_loop(url, headers, level, seconds)))
+            for level in concurrencies
+        }
     sandbox.clear_calls()
-    return {"seconds_each": seconds, "requests_per_second": rates, "best": max(rates.values())}
+    return {
+        "seconds_each": seconds,
+        "requests_per_second": rates["clipia"],
+        "clipwise_requests_per_second": rates["clipwise"],
+        "clipwise_generations_on_the_key": CLIPWISE_JOBS_PER_KEY,
+        "best": max(rates["clipia"].values()),
+    }

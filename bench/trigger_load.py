@@ -1,7 +1,8 @@
 """Child process: run N waiting triggers in one asyncio loop the way the triggerer does, and measure.
 
-``python -m bench.trigger_load SPEC RESULT`` reads a JSON spec (kind, job ids, key, poll interval,
-warm-up and window seconds, whether to wrap in greenback) and writes its figures as JSON to RESULT.
+``python -m bench.trigger_load SPEC RESULT`` reads a JSON spec (kind, jobs as ``[job id, connection
+id, API key]``, sandbox URL, poll interval, warm-up and window seconds, whether to wrap in greenback)
+and writes its figures as JSON to RESULT.
 Its stdout and stderr carry the triggers' log lines (Airflow logs there), which the parent sends to
 a file, as a triggerer writes trigger logs. A fresh process per run keeps memory and CPU clean.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import json
 import sys
 import time
@@ -33,31 +35,40 @@ _STOP_SECONDS = 20.0
 
 
 async def _run_one(trigger: Any, portal: bool, events: Counter[str]) -> None:
-    """One trigger as ``TriggerRunner.run_trigger`` runs it: portal first, then its events."""
+    """One trigger as ``TriggerRunner.run_trigger`` runs it: portal first, then its events.
+
+    A trigger's ``run()`` is an async generator of events; the floor's is a plain coroutine.
+    """
     if portal:
         import greenback
 
         await greenback.ensure_portal()
     try:
-        async for event in trigger.run():
-            payload = event.payload
-            events[str(payload.get("status") if isinstance(payload, dict) else payload)] += 1
+        running = trigger.run()
+        if inspect.isawaitable(running):
+            await running
+        else:
+            async for event in running:
+                payload = event.payload
+                events[str(payload.get("status") if isinstance(payload, dict) else payload)] += 1
     except Exception as err:  # a crash is a finding, not a reason to stop the measurement
         events[f"crash: {type(err).__name__}"] += 1
 
 
-async def _warm_connection(kind: TriggerKind) -> None:
-    """Look the connection up once, so the secrets machinery's imports are not per-trigger memory."""
+async def _warm_connection(kind: TriggerKind, conn_id: str) -> None:
+    """Look a connection up once, so the secrets machinery's imports are not per-trigger memory."""
+    if kind.name == "aiohttp_floor":
+        return
     from airflow.sdk import BaseHook
 
-    await BaseHook.aget_connection(kind.conn_id)
+    await BaseHook.aget_connection(conn_id)
 
 
 async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the spec's triggers, measure the window, stop them; return the figures."""
     kind = KINDS[spec["kind"]]
     kind.preload()
-    await _warm_connection(kind)
+    await _warm_connection(kind, spec["jobs"][0][1])
     process = psutil.Process()
     gc.collect()
     rss_before = process.memory_info().rss
@@ -68,8 +79,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     events: Counter[str] = Counter()
     tasks = []
     started = time.perf_counter()
-    for job_id in spec["job_ids"]:
-        trigger = kind.build(job_id, spec["api_key"], spec["poll_interval"])
+    for job_id, conn_id, api_key in spec["jobs"]:
+        trigger = kind.build(job_id, conn_id, spec["base_url"], api_key, spec["poll_interval"])
         tasks.append(asyncio.create_task(_run_one(trigger, spec["greenback"], events)))
         await asyncio.sleep(0)
     created_seconds = time.perf_counter() - started

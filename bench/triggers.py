@@ -9,6 +9,7 @@ and keeps the largest one the loop handled.
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ from typing import Any
 
 from bench.jobs import submit_jobs
 from bench.kinds import KINDS, TriggerKind
+from bench.lag import percentile
 from clipgen_provider.sandbox.server import SandboxServer
 
 #: the loop keeps up while its p99 lag is under this
@@ -41,28 +43,60 @@ class LoadPlan:
     greenback: bool = True
 
 
+#: Clipwise jobs per API key: the Clipwise sandbox walks all of a key's generations on every
+#: request, so one key holding 5,000 would make the sandbox, not the loop, the limit
+CLIPWISE_JOBS_PER_KEY = 100
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The jobs a run's triggers wait for: ``(job id, connection id, API key)`` each."""
+
+    jobs: list[tuple[str, str, str]]
+
+    def first(self, count: int) -> Fleet:
+        """The fleet of the first ``count`` jobs."""
+        return Fleet(self.jobs[:count])
+
+    def connections(self) -> dict[str, str]:
+        """Connection id to API key, for every connection the jobs use."""
+        return {conn_id: api_key for _, conn_id, api_key in self.jobs}
+
+
 def new_api_key(kind: TriggerKind) -> str:
     """A fresh key: the sandbox keeps one account per key, so runs never share jobs."""
-    prefix = "cw_bench_" if kind.name == "clipwise" else "clipia_test_bench_"
+    prefix = "cw_bench_" if kind.api == "clipwise" else "clipia_test_bench_"
     return prefix + uuid.uuid4().hex
 
 
-def prepare_jobs(sandbox: SandboxServer, kind: TriggerKind, api_key: str, count: int) -> list[str]:
-    """Ids for ``count`` triggers to wait on: running jobs, or unknown ids for the 404-polling peer."""
-    if kind.name == "http_sensor":
-        return [f"bench-missing-{index}" for index in range(count)]
+def prepare_fleet(sandbox: SandboxServer, kind: TriggerKind, count: int) -> Fleet:
+    """Running jobs for ``count`` triggers (unknown ids for the 404-polling peer), on one API key
+    and connection, or for Clipwise one per :data:`CLIPWISE_JOBS_PER_KEY` jobs."""
+    if kind.api is None:
+        api_key = new_api_key(kind)
+        return Fleet([(f"bench-missing-{index}", kind.conn_id, api_key) for index in range(count)])
     sandbox.update_settings(queue_seconds=0.0, run_seconds=JOB_RUN_SECONDS, initial_credits=1e9)
-    return submit_jobs(kind.name, sandbox.url, api_key, count)
+    per_key = CLIPWISE_JOBS_PER_KEY if kind.api == "clipwise" else count
+    groups = []
+    for index, start in enumerate(range(0, count, per_key)):
+        conn_id = kind.conn_id if per_key >= count else f"{kind.conn_id}_{index}"
+        api_key = new_api_key(kind)
+        ids = submit_jobs(kind.api, sandbox.url, api_key, min(per_key, count - start))
+        groups.append([(job_id, conn_id, api_key) for job_id in ids])
+    # interleaved, so that the first N jobs spread over every connection in use
+    return Fleet([job for row in itertools.zip_longest(*groups) for job in row if job is not None])
 
 
 def _epoch(iso: str) -> float:
     return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def served_polls(sandbox: SandboxServer, kind: TriggerKind, start: float, end: float) -> int:
-    """Polls of ``kind`` the sandbox answered as expected between ``start`` and ``end``."""
+def served_polls(sandbox: SandboxServer, kind: TriggerKind, start: float, end: float) -> tuple[int, float]:
+    """Polls of ``kind`` the sandbox answered as expected between ``start`` and ``end``, and the
+    95th percentile of its answer times (ms), which shows whether the sandbox kept up."""
     calls = sandbox.calls(method="GET", path=kind.poll_path, status=str(kind.poll_status))
-    return sum(1 for call in calls if start <= _epoch(call["time"]) < end)
+    durations = [call["duration_ms"] for call in calls if start <= _epoch(call["time"]) < end]
+    return len(durations), percentile(durations, 0.95)
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,36 +132,39 @@ def _child(spec: dict[str, Any], env: dict[str, str]) -> ChildRun:
         return ChildRun(json.loads(result_path.read_text(encoding="utf-8")), logged.count("\n"))
 
 
-def run_load(
-    sandbox: SandboxServer, kind_name: str, job_ids: list[str], api_key: str, plan: LoadPlan
-) -> dict[str, Any]:
-    """Run ``len(job_ids)`` triggers of one kind in one child loop; return the run's figures."""
+def run_load(sandbox: SandboxServer, kind_name: str, fleet: Fleet, plan: LoadPlan) -> dict[str, Any]:
+    """Run one trigger per job of ``fleet`` in one child loop; return the run's figures."""
     kind = KINDS[kind_name]
-    count = len(job_ids)
+    count = len(fleet.jobs)
     spec = {
         "kind": kind.name,
-        "job_ids": job_ids,
-        "api_key": api_key,
+        "jobs": fleet.jobs,
+        "base_url": sandbox.url,
         "poll_interval": plan.poll_interval,
         "warmup": plan.warmup,
         "window": plan.window,
         "greenback": plan.greenback,
     }
+    env: dict[str, str] = {}
+    for conn_id, api_key in fleet.connections().items():
+        env.update(kind.connection_env(conn_id, sandbox.url, api_key))
     sandbox.clear_calls()
-    child = _child(spec, kind.connection_env(sandbox.url, api_key))
+    child = _child(spec, env)
     figures = child.figures
     window = figures["window_end"] - figures["window_start"]
-    served = served_polls(sandbox, kind, figures["window_start"], figures["window_end"])
+    served, answer_p95 = served_polls(sandbox, kind, figures["window_start"], figures["window_end"])
     expected = count * window / plan.poll_interval
     result = {
         "kind": kind.name,
         "label": kind.label,
         "triggers": count,
+        "connections": len(fleet.connections()),
         "poll_interval_s": plan.poll_interval,
         "window_s": round(window, 2),
         "polls_served": served,
         "polls_expected": round(expected),
         "served_ratio": round(served / expected, 3) if expected else 0.0,
+        "sandbox_answer_p95_ms": round(answer_p95, 1),
         "cpu_ms_per_poll": round(figures["cpu_seconds"] * 1000 / served, 3) if served else None,
         "rss_kb_per_trigger": round((figures["rss_after_kb"] - figures["rss_before_kb"]) / count, 2),
         "log_lines": child.log_lines,
@@ -152,15 +189,16 @@ def find_max(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Run each size in turn (smallest first, stopping at the first failure); return the largest kept."""
     kind = KINDS[kind_name]
-    api_key = new_api_key(kind)
-    job_ids = prepare_jobs(sandbox, kind, api_key, max(sizes))
+    fleet = prepare_fleet(sandbox, kind, max(sizes))
     best, runs = 0, []
     for size in sorted(sizes):
-        result = run_load(sandbox, kind_name, job_ids[:size], api_key, plan)
+        result = run_load(sandbox, kind_name, fleet.first(size), plan)
         runs.append(result)
         log(
             f"  {kind.label} x{size}: lag p99 {result['lag_p99_ms']} ms, served "
-            f"{result['polls_served']}/{result['polls_expected']}, {result['cpu_ms_per_poll']} ms CPU/poll, "
+            f"{result['polls_served']}/{result['polls_expected']} "
+            f"(sandbox p95 {result['sandbox_answer_p95_ms']} ms), "
+            f"{result['cpu_ms_per_poll']} ms CPU/poll, "
             f"{result['rss_kb_per_trigger']} KB each, GC {result['gc_seconds']} s "
             f"(longest {max(result['gc_longest_ms'])} ms), events {result['events']}"
         )

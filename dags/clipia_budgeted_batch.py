@@ -42,7 +42,7 @@ with DAG(
         task_id="product_shot",
         model="nano-banana-2",
         max_credits=10,
-        output_path=MEDIA_ROOT + "/{{ ds }}",
+        output_path=MEDIA_ROOT + "/{{ dag_run.run_after | ds }}",
         outlets=[PRODUCT_SHOTS],
         deferrable=True,
         poll_interval=1,

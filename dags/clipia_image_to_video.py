@@ -28,7 +28,9 @@ with DAG(
         task_id="generate_image",
         model="nano-banana-2",
         input={
-            "prompt": "A ceramic coffee mug on a sunlit oak table, product photo, {{ ds }}",
+            # run_after, not ds: a run started from the UI or the REST API has no logical date
+            "prompt": "A ceramic coffee mug on a sunlit oak table, product photo, "
+            "{{ dag_run.run_after | ds }}",
             "aspect_ratio": "16:9",
         },
         deferrable=True,

@@ -48,7 +48,7 @@ with DAG(
         task_id="upload_product_image",
         file_path=str(PRODUCT_IMAGE),
         purpose="image",
-        metadata={"title": "Vitamin C Serum, front ({{ ds }})"},
+        metadata={"title": "Vitamin C Serum, front ({{ dag_run.run_after | ds }})"},
     )
     # --8<-- [end:howto_operator_clipwise_upload]
 

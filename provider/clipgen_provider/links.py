@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from airflow.sdk import BaseOperatorLink, Context
+from airflow.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
     from airflow.sdk.types import TaskInstanceKey
 
+#: operator attribute holding the URL, in the worker process that ran the task
+_URL_ATTRIBUTE = "_clipgen_media_url"
+
 
 class ClipgenMediaLink(BaseOperatorLink):
     """*Generated media*: the first media file the task produced (an image, a video, a track).
 
-    The operator stores the URL in XCom under :attr:`xcom_key` when the job completes; Airflow's
-    UI reads it from there.
+    Airflow 3 calls :meth:`get_link` in the worker when the task (or a phase of a deferred task)
+    ends and stores the answer in XCom under :attr:`xcom_key`; the UI reads that XCom and never
+    calls this class. So the link comes from the operator instance that just ran, with no
+    execution-API round trip, and a phase that produced nothing (the deferral) gives no button.
     """
 
     name = "Generated media"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        """The stored URL, or an empty string (no button) before the job completed."""
-        from airflow.sdk.execution_time.xcom import XCom
+        """The URL ``operator`` remembered in this process, or an empty string (no button)."""
+        return str(getattr(operator, _URL_ATTRIBUTE, "") or "")
 
-        value: Any = XCom.get_value(ti_key=ti_key, key=self.xcom_key)
-        return str(value) if value else ""
-
-    @classmethod
-    def persist(cls, context: Context, url: str) -> None:
-        """Remember ``url`` for this task instance's link."""
-        context["ti"].xcom_push(key=cls().xcom_key, value=url)
+    @staticmethod
+    def remember(operator: BaseOperator, url: str) -> None:
+        """Make ``url`` the link of the task ``operator`` is running (stored when the task ends)."""
+        setattr(operator, _URL_ATTRIBUTE, url)

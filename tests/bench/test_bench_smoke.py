@@ -15,10 +15,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-pytest.importorskip("airflow.providers.http", reason="the benchmark compares with the http provider")
 
-
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(900)
 def test_smoke_run_reports_every_key(tmp_path: Path) -> None:
     from bench.sections import OWNED
     from bench.suite import REQUIRED_KEYS
@@ -28,7 +26,7 @@ def test_smoke_run_reports_every_key(tmp_path: Path) -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=230,
+        timeout=890,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -36,13 +34,11 @@ def test_smoke_run_reports_every_key(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "benchmarks.json").read_text())
     assert set(REQUIRED_KEYS) <= set(results)
     for key in REQUIRED_KEYS:
-        if key in ("api_calls_per_job_webhook", "webhook_resume_p95_s"):
-            assert results[key] is None or isinstance(results[key], (int, float))
-            assert key in results["notes"]
-        else:
-            assert isinstance(results[key], (int, float)), key
+        assert isinstance(results[key], (int, float)), key
     assert results["triggers_concurrent_max"] == 20
     assert results["api_calls_per_job_poll"] >= 3  # submit, at least one poll, result
+    assert results["api_calls_per_job_webhook"] == 2  # submit and result: the delivery replaced the polls
+    assert results["webhook_resume_p95_s_default_scheduler"] > 0
 
     page = (tmp_path / "benchmarks.md").read_text()
     for title in OWNED:

@@ -270,6 +270,7 @@ def test_outputs_are_stored_and_announced_as_an_asset_event(clipwise_conn: str) 
             .order_by(AssetEvent.id.desc())
             .first()
         )
+        assert event is not None
         assert event.extra["generation_id"] == result["generation_id"]
         assert event.extra["format"] == "smart"
         assert event.extra["stored_paths"] == [stored]

@@ -50,22 +50,25 @@ def test_secret_extras_are_password_fields():
 
 
 @pytest.mark.usefixtures("airflow_db")
-def test_airflow_connections_test_against_the_sandbox(sandbox):
+@pytest.mark.parametrize(
+    ("conn_type", "good_key"), [("clipia", "clipia_test_cli"), ("clipwise", "cw_test_cli")]
+)
+def test_airflow_connections_test_against_the_sandbox(sandbox, conn_type, good_key):
     def run(key: str, host: str) -> str:
-        conn = json.dumps({"conn_type": "clipia", "host": host, "password": key})
+        conn = json.dumps({"conn_type": conn_type, "host": host, "password": key})
         result = airflow(
             "connections",
             "test",
-            "clipia_default",
+            f"{conn_type}_default",
             AIRFLOW__CORE__TEST_CONNECTION="Enabled",
-            AIRFLOW_CONN_CLIPIA_DEFAULT=conn,
+            **{f"AIRFLOW_CONN_{conn_type.upper()}_DEFAULT": conn},
         )
         return result.stdout + result.stderr
 
-    assert "Connection success!" in run("clipia_test_registration", sandbox.url)
+    assert "Connection success!" in run(good_key, sandbox.url)
     bad_key = run("nope_key", sandbox.url)
     assert "Connection failed" in bad_key
     assert "check the API key" in bad_key
     assert "nope_key" not in bad_key
-    unreachable = run("clipia_test_x", "http://127.0.0.1:9")
+    unreachable = run(good_key, "http://127.0.0.1:9")
     assert "check the connection's Base URL" in unreachable

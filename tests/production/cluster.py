@@ -16,11 +16,10 @@ Every component is its own process group; :meth:`stop` also kills what a group d
 
 from __future__ import annotations
 
+import functools
 import json
-import secrets
 import subprocess
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +142,7 @@ class ProductionCluster(AirflowCluster):
             for index in range(self.triggerer_count):
                 self._launch_triggerer(index)
             for index, port in enumerate(self.api_ports):
-                wait_until(f"API server {index}", lambda p=port, i=index: self._healthy(p, i == 0), 300)
+                wait_until(f"API server {index}", functools.partial(self._healthy, port, index == 0), 300)
             self._wait_for_jobs("SchedulerJob", self.scheduler_count)
             self._wait_for_jobs("DagProcessorJob", 1)
             self._register_triggerers([f"triggerer-{i}" for i in range(self.triggerer_count)])
@@ -300,19 +299,6 @@ class ProductionCluster(AirflowCluster):
     def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
         """Every run of ``dag_id`` (up to 100)."""
         return list(self.get(f"/dags/{dag_id}/dagRuns", limit=100)["dag_runs"])
-
-    def trigger_dated(self, dag_id: str, **conf: Any) -> str:
-        """Start a run with a logical date of now, as schedules and the UI's trigger form do.
-
-        (:meth:`trigger` leaves it empty, which templates using ``{{ ds }}`` do not support.)
-        """
-        run_id = f"manual__{secrets.token_hex(8)}"
-        logical_date = datetime.now(tz=timezone.utc).isoformat()
-        body = {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf}
-        response = self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)
-        if response.status_code != 409:  # 409: an earlier attempt created it
-            response.raise_for_status()
-        return run_id
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> dict[str, Any]:
         """Wait until the DAG run ended; return it (whatever its state)."""

@@ -262,7 +262,8 @@ def _airflow_side(cluster: ProductionCluster, run_id: str) -> dict[str, Any]:
     by_index: dict[int, dict[str, Any]] = {}
     for map_index, key, value in xcoms:
         by_index.setdefault(map_index, {})[key] = _json(value)
-    latencies, via, request_ids = [], Counter(), []
+    latencies, request_ids = [], []
+    via: Counter[str] = Counter()
     for entry in by_index.values():
         result, box = entry.get("return_value") or {}, entry.get("clipia_webhook") or {}
         via[str(result.get("via"))] += 1

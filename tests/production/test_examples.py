@@ -49,9 +49,7 @@ def test_every_example_dag_succeeds(full_strength: ProductionCluster) -> None:
     )
     assert cluster.get("/importErrors")["total_entries"] == 0
     dags = example_dags(cluster)
-    triggered = {
-        d["dag_id"]: cluster.trigger_dated(d["dag_id"]) for d in dags if d["timetable_summary"] != "Asset"
-    }
+    triggered = {d["dag_id"]: cluster.trigger(d["dag_id"]) for d in dags if d["timetable_summary"] != "Asset"}
     assert triggered, "no example DAG to trigger"
 
     runs = wait_until(

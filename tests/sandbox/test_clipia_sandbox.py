@@ -1053,6 +1053,7 @@ def test_webhook_fault_forge(sandbox, api, webhook_receiver):
 def test_settings_can_be_read_and_patched_and_are_checked(sandbox):
     settings = sandbox.update_settings(queue_seconds=1)
     assert settings["queue_seconds"] == 1.0
+    patch: dict[str, Any]
     for patch in (
         {"nope": 1},
         {"queue_seconds": "fast"},

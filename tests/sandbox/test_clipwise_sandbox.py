@@ -12,7 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import httpx
@@ -74,7 +74,7 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
 
 
 @pytest.fixture
-def timing(sandbox: SandboxServer) -> Iterator[Callable[..., Any]]:
+def timing(sandbox: SandboxServer) -> Callable[..., AbstractContextManager[None]]:
     """``with timing(queue_seconds=…, run_seconds=…):`` around submits; restores the session timing.
 
     Jobs copy the timing when they are created, so the block only needs to hold the submits.

@@ -94,7 +94,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         polled_runs = start_runs(polled, "clipgen_polled", args.polled, args.spacing)
         succeeded = finished(pushed, "clipgen_webhook", webhook_runs)
         polled_ok = finished(polled, "clipgen_polled", polled_runs)
-        latencies, phases, via = [], [], Counter()
+        latencies, phases = [], []
+        via: Counter[str] = Counter()
         for run_id in succeeded:
             box = cluster.xcom("clipgen_webhook", run_id, "generate", "clipia_webhook")
             resumed_at = cluster.xcom("clipgen_webhook", run_id, "generate", "resumed_at")

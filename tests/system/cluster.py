@@ -13,6 +13,7 @@ The helpers speak the public REST API (``/api/v2``), which needs no token in thi
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -25,9 +26,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import httpx
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 DAGS = Path(__file__).resolve().parent / "dags"
 _STOP_GRACE_SECONDS = 15.0
@@ -199,7 +203,7 @@ class AirflowCluster:
         self.components.append(component)
         return component
 
-    def start(self) -> AirflowCluster:
+    def start(self) -> Self:
         """Migrate the database, start every component, and wait until all are ready."""
         try:
             self.home.mkdir(parents=True, exist_ok=True)
@@ -224,7 +228,7 @@ class AirflowCluster:
                 f"triggerer-{i}": self._spawn_triggerer(f"triggerer-{i}") for i in range(self.triggerer_count)
             }
             for index, port in enumerate(self.api_ports):
-                wait_until(f"API server {index}", lambda p=port, i=index: self._healthy(p, i == 0), 240)
+                wait_until(f"API server {index}", functools.partial(self._healthy, port, index == 0), 240)
             for job_id, name in wait_until("every triggerer to heartbeat", self._triggerer_jobs_if_all, 240):
                 self.triggerer_jobs[job_id] = triggerers[name]
             return self
@@ -268,7 +272,7 @@ class AirflowCluster:
             component.stop()
         self.client.close()
 
-    def __enter__(self) -> AirflowCluster:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -306,7 +310,7 @@ class AirflowCluster:
     def wait_for_dags(self, dag_ids: Iterable[str], timeout: float = 120) -> None:
         """Wait until the DAG processor has parsed every DAG in ``dag_ids``."""
         for dag_id in dag_ids:
-            wait_until(f"DAG {dag_id} to be parsed", lambda d=dag_id: self._dag_ready(d), timeout)
+            wait_until(f"DAG {dag_id} to be parsed", functools.partial(self._dag_ready, dag_id), timeout)
 
     def _dag_ready(self, dag_id: str) -> bool:
         response = self._call("GET", f"/dags/{dag_id}")

@@ -41,7 +41,9 @@ def webhook_sandbox() -> Iterator[SandboxServer]:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowCluster]:
     """API servers x2, scheduler, triggerers x2, DAG processor: started once, stopped at the end."""
     global _cluster
-    with AirflowCluster(tmp_path_factory.mktemp("airflow"), api_servers=2, triggerers=2) as started:
+    home = tmp_path_factory.mktemp("airflow")
+    test_button = {"AIRFLOW__CORE__TEST_CONNECTION": "Enabled"}  # the UI's connection Test button
+    with AirflowCluster(home, api_servers=2, triggerers=2, settings=test_button) as started:
         _cluster = started
         try:
             started.wait_for_dags(DAG_IDS)

@@ -421,16 +421,17 @@ def test_extract_url_operator_returns_the_video_url(api: respx.MockRouter) -> No
         json={"task_id": "ext_1", "ready": True, "success": True, "video_url": "https://v/1.mp4"}
     )
     context = make_context()
-    result = ClipwiseExtractUrlOperator(task_id="x", url="https://cdn/1.mp4", poll_interval=0.01).execute(
-        context
-    )
+    operator = ClipwiseExtractUrlOperator(task_id="x", url="https://cdn/1.mp4", poll_interval=0.01)
+    result = operator.execute(context)
     assert result == {
         "extract_task_id": "ext_1",
         "source_url": "https://cdn/1.mp4",
         "video_url": "https://v/1.mp4",
         "media_urls": ["https://v/1.mp4"],
     }
-    assert context["ti"].xcoms == {"extract_task_id": "ext_1", "_link_ClipgenMediaLink": "https://v/1.mp4"}
+    assert context["ti"].xcoms == {"extract_task_id": "ext_1"}
+    (link,) = operator.operator_extra_links
+    assert link.get_link(operator, ti_key=context["ti"]) == "https://v/1.mp4"
 
 
 @pytest.mark.parametrize(
@@ -525,6 +526,7 @@ def test_sensor_pokes_until_completed(api: respx.MockRouter) -> None:
     assert sensor().poke(make_context()) is False
     done = sensor().poke(make_context())
     assert isinstance(done, PokeReturnValue)
+    assert done.xcom_value is not None
     assert done.xcom_value["media_urls"] == ["v.mp4"]
 
 

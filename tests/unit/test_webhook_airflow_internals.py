@@ -66,9 +66,7 @@ def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with create_session() as session:
         manager.sync_bundles_to_db(session=session)
     bundle = next(iter(manager.get_all_dag_bundles())).name  # the DAG row must name a known bundle
-    sync_bag_to_db(
-        BundleDagBag(dag_folder=str(folder), bundle_path=str(folder), bundle_name=bundle), bundle, None
-    )
+    sync_bag_to_db(BundleDagBag(dag_folder=str(folder), bundle_path=folder, bundle_name=bundle), bundle, None)
     return _database_path()
 
 
@@ -85,7 +83,7 @@ def make_ti(airflow_db: Path) -> Callable[..., uuid.UUID]:
     from airflow.models.trigger import Trigger
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
-    from airflow.utils.state import TaskInstanceState
+    from airflow.utils.state import DagRunState, TaskInstanceState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
     def make(state: str = "running", *, mailbox: Any = None, deferred_ago: float = 60.0) -> uuid.UUID:
@@ -101,7 +99,7 @@ def make_ti(airflow_db: Path) -> Callable[..., uuid.UUID]:
                 run_after=datetime.now(tz=timezone.utc),
                 run_type=DagRunType.MANUAL,
                 triggered_by=DagRunTriggeredByType.TEST,
-                state="running",
+                state=DagRunState.RUNNING,
                 session=session,
             )
             (ti,) = run.get_task_instances(session=session)
@@ -159,41 +157,55 @@ def ti_row(ti_id: uuid.UUID) -> Any:
         return ti
 
 
+def current_try(session: db.Session, ti_id: uuid.UUID, *, lock: bool = False) -> db.TaskInstance:
+    """``db.task_instance`` of a try the test made and knows to be current."""
+    ti = db.task_instance(session, ti_id, lock=lock)
+    assert ti is not None
+    return ti
+
+
 def test_task_instance_finds_the_current_try_only(make_ti) -> None:
     first = make_ti()
     with db.session_scope() as session:
-        assert db.task_instance(session, first).id == first
+        found = db.task_instance(session, first)
+        assert found is not None
+        assert found.id == first
         assert db.task_instance(session, uuid.uuid4()) is None
     second = start_next_try(first)
     assert second != first, "Airflow must give every try its own id: the delivery URL relies on it"
     with db.session_scope() as session:
         assert db.task_instance(session, first) is None
-        assert db.task_instance(session, second, lock=True).id == second
+        found = db.task_instance(session, second, lock=True)
+        assert found is not None
+        assert found.id == second
 
 
 def test_read_xcom_returns_the_stored_json_or_none(make_ti) -> None:
     with_box = make_ti(mailbox={"v": 1, "state": "waiting", "ti_id": "x", "conn_id": "c"})
     without = make_ti()
     with db.session_scope() as session:
-        snapshot = db.read_xcom(session, db.task_instance(session, with_box), KEY)
+        snapshot = db.read_xcom(session, current_try(session, with_box), KEY)
         assert snapshot is not None
         assert snapshot.value == {"v": 1, "state": "waiting", "ti_id": "x", "conn_id": "c"}
         assert snapshot.timestamp is not None
-        assert db.read_xcom(session, db.task_instance(session, without), KEY) is None
+        assert db.read_xcom(session, current_try(session, without), KEY) is None
 
 
 def test_compare_and_set_lets_exactly_one_writer_win(make_ti) -> None:
     ti_id = make_ti(mailbox={"state": "waiting"})
     with db.session_scope() as session:
-        ti = db.task_instance(session, ti_id)
+        ti = current_try(session, ti_id)
         seen_by_both = db.read_xcom(session, ti, KEY)
+    assert seen_by_both is not None
     with db.session_scope() as session:
-        ti = db.task_instance(session, ti_id, lock=True)
+        ti = current_try(session, ti_id, lock=True)
         assert db.compare_and_set_xcom(session, ti, KEY, seen_by_both, {"state": "first"})
     with db.session_scope() as session:
-        ti = db.task_instance(session, ti_id, lock=True)
+        ti = current_try(session, ti_id, lock=True)
         assert not db.compare_and_set_xcom(session, ti, KEY, seen_by_both, {"state": "second"})
-        assert db.read_xcom(session, ti, KEY).value == {"state": "first"}
+        final = db.read_xcom(session, ti, KEY)
+        assert final is not None
+        assert final.value == {"state": "first"}
 
 
 def test_session_scope_rolls_back_on_error(make_ti) -> None:
@@ -201,16 +213,18 @@ def test_session_scope_rolls_back_on_error(make_ti) -> None:
 
     def write_then_fail() -> None:
         with db.session_scope() as session:
-            ti = db.task_instance(session, ti_id)
-            assert db.compare_and_set_xcom(
-                session, ti, KEY, db.read_xcom(session, ti, KEY), {"state": "lost"}
-            )
+            ti = current_try(session, ti_id)
+            seen = db.read_xcom(session, ti, KEY)
+            assert seen is not None
+            assert db.compare_and_set_xcom(session, ti, KEY, seen, {"state": "lost"})
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
         write_then_fail()
     with db.session_scope() as session:
-        assert db.read_xcom(session, db.task_instance(session, ti_id), KEY).value == {"state": "waiting"}
+        kept = db.read_xcom(session, current_try(session, ti_id), KEY)
+        assert kept is not None
+        assert kept.value == {"state": "waiting"}
 
 
 def test_deferred_since_is_when_the_trigger_was_created(make_ti) -> None:
@@ -219,10 +233,10 @@ def test_deferred_since_is_when_the_trigger_was_created(make_ti) -> None:
     deferred = make_ti("deferred", deferred_ago=30)
     running = make_ti("running")
     with db.session_scope() as session:
-        since = db.deferred_since(session, db.task_instance(session, deferred))
+        since = db.deferred_since(session, current_try(session, deferred))
         assert since is not None
         assert abs(time.time() - 30 - since) < 5
-        assert db.deferred_since(session, db.task_instance(session, running)) is None
+        assert db.deferred_since(session, current_try(session, running)) is None
 
 
 def test_resume_if_deferred_schedules_the_task_with_the_event(make_ti) -> None:
@@ -232,7 +246,7 @@ def test_resume_if_deferred_schedules_the_task_with_the_event(make_ti) -> None:
     assert ti_row(ti_id).trigger_id is not None
     payload = {"status": "success", "job_id": "req_1", "remote_status": "COMPLETED", "message": "m"}
     with db.session_scope() as session:
-        assert db.resume_if_deferred(session, db.task_instance(session, ti_id, lock=True), payload)
+        assert db.resume_if_deferred(session, current_try(session, ti_id, lock=True), payload)
     ti = ti_row(ti_id)
     assert ti.state == "scheduled"
     assert ti.trigger_id is None
@@ -244,7 +258,7 @@ def test_resume_if_deferred_schedules_the_task_with_the_event(make_ti) -> None:
 def test_resume_if_deferred_leaves_other_states_alone(make_ti, state: str) -> None:
     ti_id = make_ti(state)
     with db.session_scope() as session:
-        assert not db.resume_if_deferred(session, db.task_instance(session, ti_id), {"status": "success"})
+        assert not db.resume_if_deferred(session, current_try(session, ti_id), {"status": "success"})
     ti = ti_row(ti_id)
     assert ti.state == state
     assert not ti.next_kwargs

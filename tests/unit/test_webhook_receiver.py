@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -104,7 +104,7 @@ async def test_delivery_to_a_deferred_task_is_stored_and_resumes_it(client, make
     )
     ti = ti_row(ti_id)
     assert (ti.state, ti.trigger_id) == ("scheduled", None)
-    event = deserialize(ti.next_kwargs)["event"]
+    event = cast("dict[str, Any]", deserialize(ti.next_kwargs))["event"]
     assert (event["status"], event["job_id"], event["remote_status"], event["via"]) == (
         "success",
         "req_ok",
@@ -119,9 +119,11 @@ async def test_error_delivery_resumes_with_a_failed_event(client, make_ti) -> No
     ti_id = make_ti("deferred", mailbox=waiting)
     body = delivery("req_bad", "ERROR", error={"code": "generation_failed", "message": "the model gave up"})
     assert await post(client, ti_id, body) == (200, {"result": "accepted"})
-    event = deserialize(ti_row(ti_id).next_kwargs)["event"]
+    event = cast("dict[str, Any]", deserialize(ti_row(ti_id).next_kwargs))["event"]
     assert (event["status"], event["job_id"], event["remote_status"]) == ("failed", "req_bad", "ERROR")
-    assert stored(ti_id)["error"] == "the model gave up"
+    box = stored(ti_id)
+    assert box is not None
+    assert box["error"] == "the model gave up"
 
 
 async def test_a_task_that_just_deferred_is_resumed_once_settled(make_ti) -> None:
@@ -131,7 +133,9 @@ async def test_a_task_that_just_deferred_is_resumed_once_settled(make_ti) -> Non
     api = Starlette(routes=[Mount(URL_PREFIX, create_receiver_app(settle_seconds=settle))])
     ti_id = make_ti("deferred", mailbox=waiting, deferred_ago=0)
     with db.session_scope() as session:
-        deferred_at = db.deferred_since(session, db.task_instance(session, ti_id))
+        deferred_ti = db.task_instance(session, ti_id)
+        assert deferred_ti is not None
+        deferred_at = db.deferred_since(session, deferred_ti)
     assert deferred_at is not None
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://api") as client:
         assert await post(client, ti_id, delivery("req_fresh")) == (200, {"result": "accepted"})
@@ -142,13 +146,17 @@ async def test_a_task_that_just_deferred_is_resumed_once_settled(make_ti) -> Non
     ti = ti_row(ti_id)
     assert ti.state == "scheduled"
     assert ti.scheduled_dttm.timestamp() >= deferred_at + settle - 0.05
-    assert stored(ti_id)["request_id"] == "req_fresh"
+    box = stored(ti_id)
+    assert box is not None
+    assert box["request_id"] == "req_fresh"
 
 
 async def test_delivery_before_the_task_defers_is_kept_for_the_trigger(client, make_ti) -> None:
     ti_id = make_ti("running", mailbox=waiting)
     assert await post(client, ti_id, delivery("req_early")) == (200, {"result": "accepted"})
-    assert stored(ti_id)["request_id"] == "req_early"
+    box = stored(ti_id)
+    assert box is not None
+    assert box["request_id"] == "req_early"
     ti = ti_row(ti_id)
     assert ti.state == "running", "a running task is left alone: its trigger reads the mailbox"
     assert not ti.next_kwargs
@@ -164,7 +172,9 @@ async def test_unknown_fields_are_ignored_and_the_raw_bytes_are_verified(client,
     ti_id = make_ti("deferred", mailbox=waiting)
     raw = b'{ "status" : "OK",\n  "request_id":"req_raw", "new_field": [1, 2] }'
     assert await post(client, ti_id, raw) == (200, {"result": "accepted"})
-    assert stored(ti_id)["request_id"] == "req_raw"
+    box = stored(ti_id)
+    assert box is not None
+    assert box["request_id"] == "req_raw"
 
 
 # -- duplicate and ignored ------------------------------------------------------------------------
@@ -182,7 +192,9 @@ async def test_delivery_for_an_earlier_try_is_ignored(client, make_ti) -> None:
     first_try = make_ti("deferred", mailbox=waiting)
     second_try = start_next_try(first_try)
     assert await post(client, first_try, delivery()) == (200, {"result": "ignored"})
-    assert stored(second_try)["state"] == "waiting"
+    box = stored(second_try)
+    assert box is not None
+    assert box["state"] == "waiting"
 
 
 async def test_mailbox_of_another_try_is_not_touched(client, make_ti) -> None:
@@ -206,7 +218,9 @@ async def test_task_not_waiting_for_a_webhook_is_ignored(client, make_ti) -> Non
 async def test_forged_signature_is_rejected_and_nothing_changes(client, make_ti) -> None:
     ti_id = make_ti("deferred", mailbox=waiting)
     assert await post(client, ti_id, delivery(), secret="whsec_attacker") == (401, {"result": "rejected"})
-    assert stored(ti_id)["state"] == "waiting"
+    box = stored(ti_id)
+    assert box is not None
+    assert box["state"] == "waiting"
     assert ti_row(ti_id).state == "deferred"
 
 
@@ -214,7 +228,9 @@ async def test_stale_signature_is_rejected(client, make_ti) -> None:
     ti_id = make_ti("deferred", mailbox=waiting)
     old = int(time.time()) - 3600
     assert await post(client, ti_id, delivery(), timestamp=old) == (401, {"result": "rejected"})
-    assert stored(ti_id)["state"] == "waiting"
+    box = stored(ti_id)
+    assert box is not None
+    assert box["state"] == "waiting"
 
 
 async def test_body_changed_after_signing_is_rejected(client, make_ti) -> None:
@@ -241,7 +257,9 @@ async def test_oversized_body_is_refused_from_its_declared_length(client, make_t
     ti_id = make_ti("deferred", mailbox=waiting)
     body = delivery(padding="x" * LIMIT)
     assert await post(client, ti_id, body) == (413, {"result": "too_large"})
-    assert stored(ti_id)["state"] == "waiting"
+    box = stored(ti_id)
+    assert box is not None
+    assert box["state"] == "waiting"
 
 
 async def test_oversized_streamed_body_is_refused_before_it_is_all_read(client, make_ti) -> None:
@@ -266,7 +284,9 @@ async def test_oversized_streamed_body_is_refused_before_it_is_all_read(client, 
 async def test_signed_body_that_is_not_a_delivery_is_invalid(client, make_ti, body: bytes) -> None:
     ti_id = make_ti("deferred", mailbox=waiting)
     assert await post(client, ti_id, body) == (400, {"result": "invalid"})
-    assert stored(ti_id)["state"] == "waiting"
+    box = stored(ti_id)
+    assert box is not None
+    assert box["state"] == "waiting"
 
 
 # -- database failure, secrecy, no docs -----------------------------------------------------------
@@ -281,7 +301,9 @@ async def test_locked_database_answers_503_then_the_retry_is_accepted(
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    assert stored(ti_id)["state"] == "waiting"
+    box = stored(ti_id)
+    assert box is not None
+    assert box["state"] == "waiting"
     assert ti_row(ti_id).state == "deferred"
     assert await post(client, ti_id, delivery()) == (200, {"result": "accepted"})
 

@@ -183,7 +183,7 @@ class ClipgenJobOperator(BaseOperator):
             for path in result["stored_paths"]:
                 self.log.info("Stored: %s", path)
         if result.get("media_urls"):
-            ClipgenMediaLink.persist(context, result["media_urls"][0])
+            ClipgenMediaLink.remember(self, result["media_urls"][0])
         self._annotate_asset_events(context, result)
         return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.sdk import DAG
 
@@ -12,7 +13,7 @@ from clipgen_provider.sensors.clipia import ClipiaRequestSensor
 from clipgen_provider.sensors.clipia_balance import ClipiaBalanceSensor
 
 DEFAULTS = {"retry_delay": timedelta(seconds=0)}
-FAST = {"deferrable": True, "poll_interval": 0.2}
+FAST: dict[str, Any] = {"deferrable": True, "poll_interval": 0.2}
 
 
 def scenario(dag_id: str) -> DAG:

@@ -6,6 +6,7 @@ Local paths and ids come from the run's conf (``{{ params.x }}``), so each test 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset
@@ -22,7 +23,7 @@ from clipgen_provider.operators.clipwise import (
 from clipgen_provider.sensors.clipwise import ClipwiseGenerationSensor
 
 DEFAULTS = {"retry_delay": timedelta(seconds=0)}
-FAST = {"deferrable": True, "poll_interval": 0.2}
+FAST: dict[str, Any] = {"deferrable": True, "poll_interval": 0.2}
 VOICE = "res_voice_emma_en"
 
 

@@ -6,14 +6,16 @@ switches a test can set in ``conf`` and a record of how it was resumed:
 
 * ``hold_until_delivered``: defer only once the sandbox has delivered the webhook (2xx), so the
   delivery surely lands before the trigger exists;
-* ``crash_after_submit``: on the first try, die right after the submit, before the ledger records
-  the request id (the window idempotency must close);
+* ``crash_after_submit``: on the first try, the task process is SIGKILLed right after the submit,
+  before the ledger records the request id (the window idempotency must close): no ``finally``,
+  no exit handler, no report to the API server; the supervisor sees its child die;
 * XCom ``event`` and ``resumed_at``: the event ``execute_complete`` got and when it started.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +35,7 @@ class ScenarioGenerateOperator(ClipiaGenerateOperator):
         request_id = super().submit_job(context, idempotency_key)
         params = context["params"]
         if params.get("crash_after_submit") and context["ti"].try_number == 1:
-            os._exit(1)
+            os.kill(os.getpid(), signal.SIGKILL)
         if params.get("hold_until_delivered"):
             self._wait_until_delivered(request_id)
         return request_id
