@@ -102,6 +102,7 @@ def test_first_submit_pushes_the_placeholder_then_submits_this_tries_url(timelin
     assert isinstance(trigger, ClipiaWebhookTrigger)
     assert trigger.mailbox == mailbox.MailboxRef("d", "gen", "r", -1, ti_id).as_dict()
     assert (trigger.poll_interval, trigger.check_interval) == (90, 7)
+    assert trigger.max_poll_interval == 600, "the safety-net poll backs off to the default ceiling"
     assert trigger.not_before is not None
     assert trigger.not_before - time.time() == pytest.approx(mailbox.resume_settle_seconds(), abs=2)
 
@@ -117,6 +118,12 @@ def test_a_resubmit_with_the_same_key_sends_the_same_body_and_polls(timeline, ap
     trigger = retry.make_trigger("req_1", deadline=None)
     assert isinstance(trigger, ClipiaWebhookTrigger)
     assert (trigger.mailbox, trigger.poll_interval) == (None, retry.poll_interval)
+    assert trigger.max_poll_interval is None, "no webhook for this try: a steady poll, no back-off"
+
+
+def test_a_fallback_ceiling_below_the_first_poll_is_refused() -> None:
+    with pytest.raises(ClipgenConfigError, match="webhook_fallback_max_poll_interval"):
+        operator(webhook_fallback_max_poll_interval=30)
 
 
 def test_a_new_key_gets_this_tries_url_and_mailbox(timeline, api) -> None:

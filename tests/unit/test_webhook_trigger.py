@@ -74,7 +74,7 @@ def trigger(**overrides: Any) -> ClipiaWebhookTrigger:
     return ClipiaWebhookTrigger(**kwargs)
 
 
-async def first_event(t: ClipiaWebhookTrigger, timeout: float = 5.0) -> dict[str, Any]:
+async def first_event(t: ClipiaRequestTrigger, timeout: float = 5.0) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
         async for event in t.run():
             return dict(event.payload)
@@ -119,6 +119,28 @@ async def test_no_delivery_falls_back_to_the_status_poll_after_one_interval(monk
     assert (event["status"], event["remote_status"], event["via"]) == ("success", "COMPLETED", "poll")
     assert route.call_count == 2
     assert time.monotonic() - started >= 0.2 * 1.8, "the first poll waits one interval, not zero"
+
+
+async def test_the_safety_net_poll_backs_off_to_its_ceiling(monkeypatch, api) -> None:
+    route = status_route(api, *["IN_PROGRESS"] * 6, "COMPLETED")
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def record(seconds: float) -> None:
+        pauses.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", record)
+    polling = ClipiaRequestTrigger(
+        job_id="req_1", conn_id="clipia_default", poll_interval=10, max_poll_interval=50
+    )
+    event = await first_event(polling)
+    assert event["status"] == "success"
+    assert route.call_count == 7
+    expected = [10, 20, 40, 50, 50, 50]
+    assert len(pauses) == len(expected)
+    for pause, nominal in zip(pauses, expected, strict=True):
+        assert pause == pytest.approx(nominal, rel=0.11), pauses  # within the poll jitter
 
 
 @pytest.mark.parametrize(

@@ -48,9 +48,13 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
     :param wait_for_webhook: resume on Clipia's signed webhook instead of polling: the request is
         submitted with this try's delivery URL under the connection's ``webhook_base_url``, served
         by the provider's plugin on the API servers (see ``docs/webhooks.md``). The status is still
-        polled, every ``webhook_fallback_poll_interval`` seconds, in case a delivery is lost.
+        polled in case a delivery is lost: first ``webhook_fallback_poll_interval`` seconds after
+        deferring, then at doubling intervals up to ``webhook_fallback_max_poll_interval``.
     :param webhook_check_interval: seconds between the trigger's reads of the webhook mailbox
-    :param webhook_fallback_poll_interval: seconds between status polls while a webhook is expected
+    :param webhook_fallback_poll_interval: seconds before the first safety-net status poll while a
+        webhook is expected
+    :param webhook_fallback_max_poll_interval: longest pause between safety-net status polls: how
+        late, at most, a job whose delivery was lost is noticed
 
     Plus the options of :class:`~clipgen_provider.operators._job.ClipgenJobOperator`
     (``idempotency_key``, ``deferrable``, ``poll_interval``, ``wait_timeout``).
@@ -82,6 +86,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         wait_for_webhook: bool = False,
         webhook_check_interval: float = 30.0,
         webhook_fallback_poll_interval: float = 60.0,
+        webhook_fallback_max_poll_interval: float = 600.0,
         max_credits: float | None = None,
         **kwargs: Any,
     ) -> None:
@@ -93,6 +98,11 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
             )
         if webhook_check_interval <= 0 or webhook_fallback_poll_interval <= 0:
             raise ClipgenConfigError("webhook_check_interval and webhook_fallback_poll_interval must be > 0")
+        if webhook_fallback_max_poll_interval < webhook_fallback_poll_interval:
+            raise ClipgenConfigError(
+                f"webhook_fallback_max_poll_interval ({webhook_fallback_max_poll_interval:g}) must be at "
+                f"least webhook_fallback_poll_interval ({webhook_fallback_poll_interval:g})."
+            )
         self.model = model
         self.input = input
         self.clipia_conn_id = clipia_conn_id
@@ -100,6 +110,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         self.wait_for_webhook = wait_for_webhook
         self.webhook_check_interval = webhook_check_interval
         self.webhook_fallback_poll_interval = webhook_fallback_poll_interval
+        self.webhook_fallback_max_poll_interval = webhook_fallback_max_poll_interval
         self.max_credits = max_credits
         #: the mailbox this try's submit addressed its webhook to (set by submit_job)
         self._mailbox: MailboxRef | None = None
@@ -212,6 +223,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
                 job_id=job_id,
                 conn_id=self.clipia_conn_id,
                 poll_interval=self.poll_interval if ref is None else self.webhook_fallback_poll_interval,
+                max_poll_interval=None if ref is None else self.webhook_fallback_max_poll_interval,
                 deadline=deadline,
                 mailbox=None if ref is None else ref.as_dict(),
                 check_interval=self.webhook_check_interval,

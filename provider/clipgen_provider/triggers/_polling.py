@@ -83,6 +83,9 @@ class JobPollingTrigger(BaseTrigger):
     :param poll_interval: seconds between status polls
     :param deadline: absolute UNIX time after which a ``timeout`` event is sent (None: no limit)
     :param max_consecutive_errors: transient failures in a row tolerated before an ``error`` event
+    :param max_poll_interval: when set, the pause doubles after every poll that found the job
+        still running, up to this many seconds (a safety-net poll for a long job costs a few
+        calls, not one per ``poll_interval``); None: a steady ``poll_interval``
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class JobPollingTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         deadline: float | None = None,
         max_consecutive_errors: int = 5,
+        max_poll_interval: float | None = None,
     ) -> None:
         super().__init__()
         self.job_id = job_id
@@ -100,6 +104,7 @@ class JobPollingTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.deadline = deadline
         self.max_consecutive_errors = max_consecutive_errors
+        self.max_poll_interval = max_poll_interval
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Plain JSON kwargs: the trigger is rebuilt from them after a triggerer restart."""
@@ -111,6 +116,7 @@ class JobPollingTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
                 "max_consecutive_errors": self.max_consecutive_errors,
+                "max_poll_interval": self.max_poll_interval,
             },
         )
 
@@ -148,10 +154,11 @@ class JobPollingTrigger(BaseTrigger):
         tracker = StatusTracker()
         errors = 0
         state: JobState | None = None
+        interval = self.poll_interval
         while True:
             if self.deadline is not None and time.time() >= self.deadline:
                 return self._event(state, "timeout", f"{self.job_label} was not finished by the deadline")
-            pause = self.poll_interval * (1 + random.uniform(-_JITTER, _JITTER))
+            pause = interval * (1 + random.uniform(-_JITTER, _JITTER))
             try:
                 state = await self.fetch_state(hook)
             except ClipgenApiError as err:
@@ -167,6 +174,8 @@ class JobPollingTrigger(BaseTrigger):
                 if state.terminal:
                     verdict: EventStatus = "success" if state.succeeded else "failed"
                     return self._event(state, verdict, f"{self.job_label} ended {state.describe()}")
+                if self.max_poll_interval is not None:
+                    interval = min(interval * 2, max(self.max_poll_interval, self.poll_interval))
             if self.deadline is not None:
                 pause = min(pause, max(self.deadline - time.time(), 0.0))
             await asyncio.sleep(pause)

@@ -34,8 +34,9 @@ async def generations_create(
         if replayed is not None:
             response.headers["Idempotent-Replayed"] = "true"
             return account.generation(replayed).view(at, base_url)
-    job = Generation.start(parse_generation(body, account.find), sandbox_settings(request), at)
-    account.generations[job.id] = job
+    job = account.add_generation(
+        Generation.start(parse_generation(body, account.find), sandbox_settings(request), at)
+    )
     if idempotency_key is not None:
         account.idempotency.remember(idempotency_key, body, job.id, at)
     return job.view(at, base_url)

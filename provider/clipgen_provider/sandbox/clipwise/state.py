@@ -7,6 +7,7 @@ uploads, products, generated assets, jobs, extraction tasks and idempotency keys
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import chain
@@ -55,6 +56,8 @@ class Account:
     generations: dict[str, Generation] = field(default_factory=dict)
     extractions: dict[str, Extraction] = field(default_factory=dict)
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
+    #: (end time, id) of jobs whose media record is not added yet, earliest end first
+    _unsettled: list[tuple[float, str]] = field(default_factory=list)
 
     def find(self, resource_id: str) -> Resource | None:
         """Return any resource visible to the token, whatever its type."""
@@ -107,10 +110,21 @@ class Account:
             raise not_found(f"no extract-url task {task_id}", id=task_id)
         return task
 
+    def add_generation(self, job: Generation) -> Generation:
+        """Record a new job; its ``generated_media`` record appears once it completed (:meth:`settle`)."""
+        self.generations[job.id] = job
+        heapq.heappush(self._unsettled, (job.timeline.finished_at, job.id))
+        return job
+
     def settle(self, at: float) -> None:
-        """Add the ``generated_media`` of jobs that completed since the token was last seen."""
-        for job in self.generations.values():
-            record = job.take_media_record(at, self.token)
+        """Add the ``generated_media`` of jobs that completed since the token was last seen.
+
+        Runs on every request of the token, so it looks only at jobs whose end has passed (a heap
+        by end time): its cost does not grow with the jobs still running.
+        """
+        while self._unsettled and self._unsettled[0][0] <= at:
+            _, job_id = heapq.heappop(self._unsettled)
+            record = self.generations[job_id].take_media_record(at, self.token)
             if record is not None:
                 self.add(record)
 
