@@ -77,6 +77,30 @@ def test_retry_after_a_lost_result_reattaches_without_paying_again(sandbox, clip
     assert outcome.value("flaky_result")["status"] == "COMPLETED"
 
 
+def test_a_retry_with_a_changed_input_after_a_lost_submit_uses_a_try_scoped_key(sandbox, clipia_conn):
+    """Try 1's submit created a job but every answer was lost (5xx after the server acted), so the
+    ledger holds the key without a request id; try 2 renders a different prompt under that key:
+    Clipia answers 409 ``idempotency_key_reuse`` and the operator submits with a try-scoped key."""
+    sandbox.add_fault(
+        method="POST", path="/v1/models/", api_key=clipia_conn, status=503, after_handler=True, times=5
+    )
+    outcome = run_dag("clipia_input_changed_after_a_lost_submit")
+    assert outcome.state == "success", outcome.task_states
+    assert outcome.tries["changed"] == 2
+
+    submits = sandbox.calls(api_key=clipia_conn, method="POST", path="/v1/models/")
+    statuses = [call["status"] for call in submits]
+    keys = [call["idempotency_key"] for call in submits]
+    refused = statuses.index(409)
+    assert set(statuses[:refused]) == {503}, "try 1: the job was created, every answer lost"
+    assert len(set(keys[: refused + 1])) == 1, "try 2 first asks with the recorded key"
+    assert statuses[refused + 1 :] == [200]
+    assert keys[-1] != keys[0], "then with a key scoped to try 2"
+    # try 1's job exists and is charged (the warning says so), and try 2's: nothing a third time
+    assert usage(sandbox, clipia_conn)["requests"] == 2
+    assert outcome.value("changed")["status"] == "COMPLETED"
+
+
 def test_wait_timeout_fails_the_task_while_the_request_runs_on(sandbox, clipia_conn):
     sandbox.update_settings(run_seconds=30)
     try:

@@ -46,6 +46,15 @@ with scenario("clipia_flaky_result"):
         task_id="flaky_result", model="nano-banana-2", input={"prompt": "reattach"}, retries=1, **FAST
     )
 
+with scenario("clipia_input_changed_after_a_lost_submit"):
+    ClipiaGenerateOperator(
+        task_id="changed",
+        model="nano-banana-2",
+        input={"prompt": "a mug, take {{ ti.try_number }}"},  # a different input on every try
+        retries=1,
+        **FAST,
+    )
+
 with scenario("clipia_wait_timeout"):
     ClipiaGenerateOperator(
         task_id="slow", model="nano-banana-2", input={"prompt": "slow"}, wait_timeout=1, **FAST
