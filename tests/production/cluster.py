@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from celery import Celery
 
 from tests.production.processes import descendants, kill_leftovers, kill_tree, owner
 from tests.production.services import MetadataDatabase, RedisNamespace
-from tests.system.cluster import AirflowCluster, Component, free_port, wait_until
+from tests.system.cluster import AirflowCluster, Component, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -133,10 +132,10 @@ class ProductionCluster(AirflowCluster):
             self.home.mkdir(parents=True, exist_ok=True)
             self._migrate()
             for index, port in enumerate(self.api_ports):
-                self._launch(f"api-server-{index}", "api-server", "--port", str(port), port=port)
+                self._spawn(f"api-server-{index}", "api-server", "--port", str(port), port=port)
             for index in range(self.scheduler_count):
-                self._launch(f"scheduler-{index}", "scheduler", env=self._log_server("WORKER"))
-            self._launch("dag-processor", "dag-processor")
+                self._spawn(f"scheduler-{index}", "scheduler", env=self._log_server("WORKER"))
+            self._spawn("dag-processor", "dag-processor")
             for index in range(self.worker_count):
                 self._launch_worker(index)
             for index in range(self.triggerer_count):
@@ -152,29 +151,13 @@ class ProductionCluster(AirflowCluster):
             self.stop()
             raise
 
-    def _migrate(self) -> None:
-        with (self.home / "db-migrate.log").open("wb") as log:
-            migrated = subprocess.run(
-                [self.airflow, "db", "migrate"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                check=False,
-            )
-        if migrated.returncode != 0:
-            raise RuntimeError(f"airflow db migrate failed; see {self.home / 'db-migrate.log'}")
-
-    def _launch(
+    def _spawn(
         self, name: str, *args: str, port: int | None = None, env: Mapping[str, str] | None = None
     ) -> Component:
-        component = self._spawn(name, *args, port=port, env=env)
+        """The system cluster's spawn, remembering the component as ``name``'s latest process."""
+        component = super()._spawn(name, *args, port=port, env=env)
         self.latest[name] = component
         return component
-
-    @staticmethod
-    def _log_server(kind: str) -> dict[str, str]:
-        """A free port for a component's log server (each one would take the same default)."""
-        return {f"AIRFLOW__LOGGING__{kind}_LOG_SERVER_PORT": str(free_port())}
 
     def _execution_api(self, index: int) -> dict[str, str]:
         """Point a worker at API server ``index % count`` for the execution API."""
@@ -190,10 +173,8 @@ class ProductionCluster(AirflowCluster):
 
     # -- triggerers -----------------------------------------------------------------------------
     def _launch_triggerer(self, index: int) -> Component:
-        """Start ``triggerer-N``; its job row names it (``unixname`` comes from ``LOGNAME``)."""
-        name = f"triggerer-{index}"
-        env = {**self._log_server("TRIGGER"), "LOGNAME": f"clipgen-{name}"}
-        return self._launch(name, "triggerer", env=env)
+        """Start ``triggerer-N`` (see the system cluster's ``_spawn_triggerer``)."""
+        return self._spawn_triggerer(f"triggerer-{index}")
 
     def _register_triggerers(self, names: Iterable[str]) -> None:
         """Wait until each triggerer of ``names`` has a new alive job; remember which job is whose."""
@@ -221,7 +202,7 @@ class ProductionCluster(AirflowCluster):
     def _launch_worker(self, index: int) -> Component:
         env = {**self._log_server("WORKER"), **self._execution_api(index)}
         args = ("--celery-hostname", self.worker_name(index), "--without-mingle", "--without-gossip")
-        return self._launch(f"worker-{index}", "celery", "worker", *args, env=env)
+        return self._spawn(f"worker-{index}", "celery", "worker", *args, env=env)
 
     @property
     def celery(self) -> Celery:

@@ -207,22 +207,12 @@ class AirflowCluster:
         """Migrate the database, start every component, and wait until all are ready."""
         try:
             self.home.mkdir(parents=True, exist_ok=True)
-            with (self.home / "db-migrate.log").open("wb") as log:
-                migrated = subprocess.run(
-                    [self.airflow, "db", "migrate"],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=self.env,
-                    check=False,
-                )
-            if migrated.returncode != 0:
-                raise RuntimeError(f"airflow db migrate failed; see {self.home / 'db-migrate.log'}")
+            self._migrate()
             with sqlite3.connect(self.home / "airflow.db") as db:  # readers stop blocking the writer
                 db.execute("PRAGMA journal_mode=WAL")
             for index, port in enumerate(self.api_ports):
                 self._spawn(f"api-server-{index}", "api-server", "--port", str(port), port=port)
-            worker_logs = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
-            self._spawn("scheduler", "scheduler", env=worker_logs)
+            self._spawn("scheduler", "scheduler", env=self._log_server("WORKER"))
             self._spawn("dag-processor", "dag-processor")
             triggerers = {
                 f"triggerer-{i}": self._spawn_triggerer(f"triggerer-{i}") for i in range(self.triggerer_count)
@@ -236,6 +226,24 @@ class AirflowCluster:
             self.stop()
             raise
 
+    def _migrate(self) -> None:
+        """``airflow db migrate`` the deployment's database (its log is kept in :attr:`home`)."""
+        with (self.home / "db-migrate.log").open("wb") as log:
+            migrated = subprocess.run(
+                [self.airflow, "db", "migrate"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                check=False,
+            )
+        if migrated.returncode != 0:
+            raise RuntimeError(f"airflow db migrate failed; see {self.home / 'db-migrate.log'}")
+
+    @staticmethod
+    def _log_server(kind: str) -> dict[str, str]:
+        """A free port for a ``WORKER`` or ``TRIGGER`` log server (each would take the same default)."""
+        return {f"AIRFLOW__LOGGING__{kind}_LOG_SERVER_PORT": str(free_port())}
+
     def _healthy(self, port: int, require_all: bool) -> bool:
         self._check_alive()
         health = httpx.get(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5).json()
@@ -244,11 +252,9 @@ class AirflowCluster:
 
     def _spawn_triggerer(self, name: str) -> Component:
         """A triggerer whose job row names it: ``unixname`` comes from ``LOGNAME`` (``getpass``)."""
-        env = {
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            "LOGNAME": f"clipgen-{name}",
-        }
-        return self._spawn(name, "triggerer", env=env)
+        return self._spawn(
+            name, "triggerer", env={**self._log_server("TRIGGER"), "LOGNAME": f"clipgen-{name}"}
+        )
 
     def _triggerer_jobs_if_all(self) -> list[tuple[int, str]] | None:
         """``(job id, component name)`` of every live triggerer, once all of them heartbeat."""
