@@ -264,6 +264,20 @@ class AirflowCluster:
         ours = [(job_id, name) for job_id, name in ours if name.startswith("triggerer-")]
         return ours if len(ours) == self.triggerer_count else None
 
+    def replace_triggerer(self, killed: Component) -> Component:
+        """Start a triggerer in place of ``killed`` (same name) and wait until its new job heartbeats."""
+        known = set(self.triggerer_jobs)
+        fresh = self._spawn_triggerer(killed.name)
+
+        def new_job() -> int | None:
+            self._check_alive()
+            jobs = self.get("/jobs", job_type="TriggererJob", is_alive=True, limit=100)["jobs"]
+            mine = [job["id"] for job in jobs if job["unixname"] == f"clipgen-{killed.name}"]
+            return next((job_id for job_id in mine if job_id not in known), None)
+
+        self.triggerer_jobs[wait_until(f"{killed.name} to heartbeat again", new_job, 240)] = fresh
+        return fresh
+
     def _check_alive(self) -> None:
         """Fail at once, with its log, when a component died that the tests did not kill."""
         for component in self.components:
