@@ -43,8 +43,8 @@ class LoadPlan:
     greenback: bool = True
 
 
-#: Clipwise jobs per API key: the Clipwise sandbox walks all of a key's generations on every
-#: request, so one key holding 5,000 would make the sandbox, not the loop, the limit
+#: Clipwise jobs per API key (and connection), as many teams' connections would hold them; it also
+#: kept the sandbox from being the limit while its settle walked all of a key's generations
 CLIPWISE_JOBS_PER_KEY = 100
 
 

@@ -138,13 +138,15 @@ class ProductionCluster(AirflowCluster):
             self._spawn("dag-processor", "dag-processor")
             for index in range(self.worker_count):
                 self._launch_worker(index)
-            for index in range(self.triggerer_count):
-                self._launch_triggerer(index)
+            triggerers = {
+                name: self._spawn_triggerer(name)
+                for name in (f"triggerer-{index}" for index in range(self.triggerer_count))
+            }
             for index, port in enumerate(self.api_ports):
                 wait_until(f"API server {index}", functools.partial(self._healthy, port, index == 0), 300)
             self._wait_for_jobs("SchedulerJob", self.scheduler_count)
             self._wait_for_jobs("DagProcessorJob", 1)
-            self._register_triggerers([f"triggerer-{i}" for i in range(self.triggerer_count)])
+            self._register_triggerers(triggerers, timeout=180)
             self.wait_for_workers()
             return self
         except BaseException:
@@ -170,29 +172,6 @@ class ProductionCluster(AirflowCluster):
             return len(self.get("/jobs", job_type=job_type, is_alive=True, limit=100)["jobs"]) >= count
 
         wait_until(f"{count} alive {job_type}(s)", alive, 180)
-
-    # -- triggerers -----------------------------------------------------------------------------
-    def _launch_triggerer(self, index: int) -> Component:
-        """Start ``triggerer-N`` (see the system cluster's ``_spawn_triggerer``)."""
-        return self._spawn_triggerer(f"triggerer-{index}")
-
-    def _register_triggerers(self, names: Iterable[str]) -> None:
-        """Wait until each triggerer of ``names`` has a new alive job; remember which job is whose."""
-        wanted = set(names)
-
-        def new_jobs() -> dict[int, str] | None:
-            self._check_alive()
-            jobs = self.get("/jobs", job_type="TriggererJob", is_alive=True, limit=100)["jobs"]
-            fresh = {
-                job["id"]: job["unixname"].removeprefix("clipgen-")
-                for job in jobs
-                if job["id"] not in self.triggerer_jobs
-            }
-            return fresh if set(fresh.values()) >= wanted else None
-
-        for job_id, name in wait_until(f"{sorted(wanted)} to heartbeat", new_jobs, 180).items():
-            if name in wanted:
-                self.triggerer_jobs[job_id] = self.latest[name]
 
     # -- Celery workers -------------------------------------------------------------------------
     def worker_name(self, index: int) -> str:
@@ -247,8 +226,7 @@ class ProductionCluster(AirflowCluster):
                 self._launch_worker(index)
                 self.wait_for_workers([index])
             elif name.startswith("triggerer-"):
-                self._launch_triggerer(index)
-                self._register_triggerers([name])
+                self.replace_triggerer(component, timeout=180)
             else:
                 raise RuntimeError(f"cannot revive {name}")
             revived.append(name)

@@ -219,8 +219,7 @@ class AirflowCluster:
             }
             for index, port in enumerate(self.api_ports):
                 wait_until(f"API server {index}", functools.partial(self._healthy, port, index == 0), 240)
-            for job_id, name in wait_until("every triggerer to heartbeat", self._triggerer_jobs_if_all, 240):
-                self.triggerer_jobs[job_id] = triggerers[name]
+            self._register_triggerers(triggerers)
             return self
         except BaseException:
             self.stop()
@@ -256,26 +255,28 @@ class AirflowCluster:
             name, "triggerer", env={**self._log_server("TRIGGER"), "LOGNAME": f"clipgen-{name}"}
         )
 
-    def _triggerer_jobs_if_all(self) -> list[tuple[int, str]] | None:
-        """``(job id, component name)`` of every live triggerer, once all of them heartbeat."""
-        self._check_alive()
-        jobs = self.get("/jobs", job_type="TriggererJob", is_alive=True, limit=100)["jobs"]
-        ours = [(job["id"], job["unixname"].removeprefix("clipgen-")) for job in jobs]
-        ours = [(job_id, name) for job_id, name in ours if name.startswith("triggerer-")]
-        return ours if len(ours) == self.triggerer_count else None
+    def _register_triggerers(self, spawned: Mapping[str, Component], timeout: float = 240) -> None:
+        """Wait until each triggerer of ``spawned`` (name -> component) heartbeats with a new job;
+        remember which job is whose (a killed triggerer's old job may still look alive)."""
 
-    def replace_triggerer(self, killed: Component) -> Component:
-        """Start a triggerer in place of ``killed`` (same name) and wait until its new job heartbeats."""
-        known = set(self.triggerer_jobs)
-        fresh = self._spawn_triggerer(killed.name)
-
-        def new_job() -> int | None:
+        def new_jobs() -> dict[int, str] | None:
             self._check_alive()
             jobs = self.get("/jobs", job_type="TriggererJob", is_alive=True, limit=100)["jobs"]
-            mine = [job["id"] for job in jobs if job["unixname"] == f"clipgen-{killed.name}"]
-            return next((job_id for job_id in mine if job_id not in known), None)
+            fresh = {
+                job["id"]: job["unixname"].removeprefix("clipgen-")
+                for job in jobs
+                if job["id"] not in self.triggerer_jobs
+            }
+            return fresh if set(fresh.values()) >= set(spawned) else None
 
-        self.triggerer_jobs[wait_until(f"{killed.name} to heartbeat again", new_job, 240)] = fresh
+        for job_id, name in wait_until(f"{sorted(spawned)} to heartbeat", new_jobs, timeout).items():
+            if name in spawned:
+                self.triggerer_jobs[job_id] = spawned[name]
+
+    def replace_triggerer(self, killed: Component, timeout: float = 240) -> Component:
+        """Start a triggerer in place of ``killed`` (same name) and wait until its new job heartbeats."""
+        fresh = self._spawn_triggerer(killed.name)
+        self._register_triggerers({killed.name: fresh}, timeout)
         return fresh
 
     def _check_alive(self) -> None:
