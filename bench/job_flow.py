@@ -86,7 +86,7 @@ def _deferrable(poll_interval: float) -> dict[str, Any]:
     operator = ClipiaGenerateOperator(
         task_id="generate",
         model=CLIPIA_MODEL,
-        input={"prompt": "benchmark: a lighthouse at dusk"},
+        inputs={"prompt": "benchmark: a lighthouse at dusk"},
         deferrable=True,
         poll_interval=poll_interval,
     )

@@ -47,7 +47,7 @@ with DAG(
         deferrable=True,
         poll_interval=1,
     ).expand(
-        input=[
+        inputs=[
             {"prompt": "A ceramic mug on a marble counter, soft morning light"},
             {"prompt": "A ceramic mug in a cozy reading nook, warm lamp light"},
             {"prompt": "A ceramic mug on a picnic blanket, bright daylight"},

@@ -27,7 +27,7 @@ with DAG(
     generate_image = ClipiaGenerateOperator(
         task_id="generate_image",
         model="nano-banana-2",
-        input={
+        inputs={
             # run_after, not ds: a run started from the UI or the REST API has no logical date
             "prompt": "A ceramic coffee mug on a sunlit oak table, product photo, "
             "{{ dag_run.run_after | ds }}",
@@ -40,7 +40,7 @@ with DAG(
     animate_image = ClipiaGenerateOperator(
         task_id="animate_image",
         model="seedance-2-fast-i2v",
-        input={
+        inputs={
             "prompt": "Slow camera orbit around the mug, steam rising",
             "image_url": "{{ ti.xcom_pull(task_ids='generate_image')['media_urls'][0] }}",
             "duration": 4,

@@ -78,7 +78,7 @@ def operator(**kwargs: Any) -> ClipiaGenerateOperator:
     return ClipiaGenerateOperator(
         task_id="gen",
         model="nano-banana-2",
-        input={"prompt": "a mug"},
+        inputs={"prompt": "a mug"},
         wait_for_webhook=True,
         webhook_check_interval=7,
         webhook_fallback_poll_interval=90,
@@ -163,7 +163,7 @@ def test_webhook_url_and_wait_for_webhook_exclude_each_other() -> None:
 
 
 def test_without_wait_for_webhook_nothing_changes(timeline, api) -> None:
-    op = ClipiaGenerateOperator(task_id="gen", model="nano-banana-2", input={"prompt": "a mug"})
+    op = ClipiaGenerateOperator(task_id="gen", model="nano-banana-2", inputs={"prompt": "a mug"})
     op.submit_job(context(Store()), "key-A")  # type: ignore[arg-type]
     assert timeline == [("submit", {"body": {"input": {"prompt": "a mug"}}, "key": "key-A"})]
     assert type(op.make_trigger("req_1", deadline=None)) is ClipiaRequestTrigger

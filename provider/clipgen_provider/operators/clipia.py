@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow.exceptions import AirflowProviderDeprecationWarning
 from airflow.sdk import BaseOperator, Context
 
 from clipgen_provider.exceptions import ClipgenConfigError
@@ -31,6 +33,27 @@ def _log_warnings(log: Any, warnings: list[dict[str, Any]] | None) -> None:
         )
 
 
+def model_inputs(inputs: dict[str, Any] | None, input: dict[str, Any] | None) -> dict[str, Any]:
+    """The model's inputs from ``inputs``, or from the deprecated ``input`` (with a warning).
+
+    ``inputs`` is the name both APIs' operators use for a generation's parameters; ``input`` (the
+    name of Clipia's request field) keeps working for one release.
+    """
+    if input is not None:
+        if inputs is not None:
+            raise ClipgenConfigError("Give the model's inputs once, as inputs= (input= is its old name).")
+        warnings.warn(
+            "input= is deprecated: pass the model's inputs as inputs= (the same name as on the Clipwise "
+            "operators). input= will be removed in the next release.",
+            AirflowProviderDeprecationWarning,
+            stacklevel=3,
+        )
+        return input
+    if inputs is None:
+        raise ClipgenConfigError("inputs is required: the model's inputs, e.g. inputs={'prompt': '...'}.")
+    return inputs
+
+
 class ClipiaGenerateOperator(ClipgenJobOperator):
     """Generate an image, video, speech or music with a Clipia model, without paying twice.
 
@@ -41,7 +64,8 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
     output, cost, media_urls, created_at, completed_at}``.
 
     :param model: model slug, e.g. ``nano-banana-2`` (templated)
-    :param input: the model's input, e.g. ``{"prompt": "..."}`` (templated)
+    :param inputs: the model's inputs, e.g. ``{"prompt": "..."}`` (templated); ``input`` is its
+        deprecated old name
     :param clipia_conn_id: the ``clipia`` connection
     :param webhook_url: URL Clipia POSTs the outcome to (templated; optional; not with
         ``wait_for_webhook``)
@@ -62,14 +86,14 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
 
     template_fields: Sequence[str] = (
         "model",
-        "input",
+        "inputs",
         "idempotency_key",
         "webhook_url",
         "max_credits",
         "output_path",
         "clipia_conn_id",
     )
-    template_fields_renderers: ClassVar[dict[str, str]] = {"input": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"inputs": "json"}
     ui_color = "#e8d7ff"
 
     ledger_name: ClassVar[str] = "clipia_request"
@@ -80,7 +104,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         self,
         *,
         model: str,
-        input: dict[str, Any],
+        inputs: dict[str, Any] | None = None,
         clipia_conn_id: str = "clipia_default",
         webhook_url: str | None = None,
         wait_for_webhook: bool = False,
@@ -88,6 +112,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         webhook_fallback_poll_interval: float = 60.0,
         webhook_fallback_max_poll_interval: float = 600.0,
         max_credits: float | None = None,
+        input: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -104,7 +129,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
                 f"least webhook_fallback_poll_interval ({webhook_fallback_poll_interval:g})."
             )
         self.model = model
-        self.input = input
+        self.inputs = model_inputs(inputs, input)
         self.clipia_conn_id = clipia_conn_id
         self.webhook_url = webhook_url
         self.wait_for_webhook = wait_for_webhook
@@ -127,7 +152,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         if self.max_credits is None:
             return
         cap = float(self.max_credits)
-        credits = float(self.hook.estimate(self.model, self.input)["credits"])
+        credits = float(self.hook.estimate(self.model, self.inputs)["credits"])
         if credits > cap:
             raise ClipgenConfigError(
                 f"This {self.model} generation is estimated at {credits:g} credits, over "
@@ -148,7 +173,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         if self.wait_for_webhook:
             webhook_url = self._webhook_url_for(context, idempotency_key)
         submitted = self.hook.submit(
-            self.model, self.input, webhook_url=webhook_url, idempotency_key=idempotency_key
+            self.model, self.inputs, webhook_url=webhook_url, idempotency_key=idempotency_key
         )
         _log_warnings(self.log, submitted.get("warnings"))
         self.log.info(
@@ -269,25 +294,26 @@ class ClipiaEstimateOperator(BaseOperator):
     """Return what a Clipia generation would cost (``{credits, warnings}``), without spending anything.
 
     :param model: model slug (templated)
-    :param input: the model's input (templated)
+    :param inputs: the model's inputs (templated); ``input`` is its deprecated old name
     :param clipia_conn_id: the ``clipia`` connection
     """
 
-    template_fields: Sequence[str] = ("model", "input", "clipia_conn_id")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"input": "json"}
+    template_fields: Sequence[str] = ("model", "inputs", "clipia_conn_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"inputs": "json"}
     ui_color = "#e8d7ff"
 
     def __init__(
         self,
         *,
         model: str,
-        input: dict[str, Any],
+        inputs: dict[str, Any] | None = None,
         clipia_conn_id: str = "clipia_default",
+        input: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.model = model
-        self.input = input
+        self.inputs = model_inputs(inputs, input)
         self.clipia_conn_id = clipia_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -295,7 +321,7 @@ class ClipiaEstimateOperator(BaseOperator):
         from clipgen_provider.hooks.clipia import ClipiaHook
 
         with fail_fast_on_permanent_errors():
-            estimate = ClipiaHook(self.clipia_conn_id).estimate(self.model, self.input)
+            estimate = ClipiaHook(self.clipia_conn_id).estimate(self.model, self.inputs)
         _log_warnings(self.log, estimate.get("warnings"))
         self.log.info("A %s generation of this input would cost %s credits.", self.model, estimate["credits"])
         return estimate

@@ -26,38 +26,42 @@ for deferrable in (True, False):
         ClipiaGenerateOperator(
             task_id="speak",
             model="gemini-3-1-flash-tts",
-            input={"prompt": "Welcome to the show", "voice": "Kore", "speed": 2},
+            inputs={"prompt": "Welcome to the show", "voice": "Kore", "speed": 2},
             deferrable=deferrable,
             poll_interval=0.2,
         )
 
 with scenario("clipia_failed_generation"):
     ClipiaGenerateOperator(
-        task_id="doomed", model="nano-banana-2", input={"prompt": "cat [sandbox:fail]"}, retries=1, **FAST
+        task_id="doomed", model="nano-banana-2", inputs={"prompt": "cat [sandbox:fail]"}, retries=1, **FAST
     )
 
 with scenario("clipia_bad_input"):
     ClipiaGenerateOperator(
-        task_id="bad_input", model="nano-banana-2", input={"prompt": "x", "num_images": 99}, retries=3, **FAST
+        task_id="bad_input",
+        model="nano-banana-2",
+        inputs={"prompt": "x", "num_images": 99},
+        retries=3,
+        **FAST,
     )
 
 with scenario("clipia_flaky_result"):
     ClipiaGenerateOperator(
-        task_id="flaky_result", model="nano-banana-2", input={"prompt": "reattach"}, retries=1, **FAST
+        task_id="flaky_result", model="nano-banana-2", inputs={"prompt": "reattach"}, retries=1, **FAST
     )
 
 with scenario("clipia_input_changed_after_a_lost_submit"):
     ClipiaGenerateOperator(
         task_id="changed",
         model="nano-banana-2",
-        input={"prompt": "a mug, take {{ ti.try_number }}"},  # a different input on every try
+        inputs={"prompt": "a mug, take {{ ti.try_number }}"},  # a different input on every try
         retries=1,
         **FAST,
     )
 
 with scenario("clipia_wait_timeout"):
     ClipiaGenerateOperator(
-        task_id="slow", model="nano-banana-2", input={"prompt": "slow"}, wait_timeout=1, **FAST
+        task_id="slow", model="nano-banana-2", inputs={"prompt": "slow"}, wait_timeout=1, **FAST
     )
 
 with scenario("clipia_sensors"):
@@ -69,7 +73,9 @@ with scenario("clipia_sensors"):
     )
 
 with scenario("clipia_estimate"):
-    ClipiaEstimateOperator(task_id="quote", model="seedance-2-fast-t2v", input={"prompt": "x", "duration": 8})
+    ClipiaEstimateOperator(
+        task_id="quote", model="seedance-2-fast-t2v", inputs={"prompt": "x", "duration": 8}
+    )
 
 with scenario("clipia_balance_checks"):
     ClipiaBalanceSensor(task_id="enough", min_credits=100)
@@ -84,25 +90,25 @@ with scenario("clipia_balance_checks"):
     )
 
 with scenario("clipia_run_cost"):
-    image = ClipiaGenerateOperator(task_id="image", model="nano-banana-2", input={"prompt": "a"}, **FAST)
-    music = ClipiaGenerateOperator(task_id="music", model="suno-music", input={"prompt": "b"}, **FAST)
+    image = ClipiaGenerateOperator(task_id="image", model="nano-banana-2", inputs={"prompt": "a"}, **FAST)
+    music = ClipiaGenerateOperator(task_id="music", model="suno-music", inputs={"prompt": "b"}, **FAST)
     [image, music] >> ClipgenRunCostOperator(task_id="run_cost", trigger_rule="all_done")
 
 with scenario("clipia_guarded"):
     ClipiaGenerateOperator(
-        task_id="generate", model="nano-banana-2", input={"prompt": "ok"}, retries=2, **FAST
+        task_id="generate", model="nano-banana-2", inputs={"prompt": "ok"}, retries=2, **FAST
     )
 
 with scenario("clipia_unknown_model"):
     ClipiaGenerateOperator(
-        task_id="generate", model="nano-banana-9", input={"prompt": "ok"}, retries=2, **FAST
+        task_id="generate", model="nano-banana-9", inputs={"prompt": "ok"}, retries=2, **FAST
     )
 
 with scenario("clipia_text_too_long"):
     ClipiaGenerateOperator(
         task_id="generate",
         model="gemini-3-1-flash-tts",
-        input={"prompt": "word " * 20_000, "voice": "Kore"},
+        inputs={"prompt": "word " * 20_000, "voice": "Kore"},
         retries=2,
         **FAST,
     )
@@ -111,7 +117,7 @@ with scenario("clipia_bad_webhook_url"):
     ClipiaGenerateOperator(
         task_id="generate",
         model="nano-banana-2",
-        input={"prompt": "ok"},
+        inputs={"prompt": "ok"},
         webhook_url="ftp://not-a-webhook",
         retries=2,
         **FAST,
@@ -121,7 +127,7 @@ with scenario("clipia_over_budget"):
     ClipiaGenerateOperator(
         task_id="generate",
         model="seedance-2-fast-t2v",
-        input={"prompt": "a long video", "duration": 12},
+        inputs={"prompt": "a long video", "duration": 12},
         max_credits=5,
         retries=2,
         **FAST,

@@ -66,7 +66,7 @@ with DAG(
     HoldAfterSubmitOperator(
         task_id="generate",
         model="nano-banana-2",
-        input={"prompt": "a ceramic mug on a worker that crashes"},
+        inputs={"prompt": "a ceramic mug on a worker that crashes"},
         clipia_conn_id="{{ params.conn_id }}",
         deferrable=True,
         wait_for_webhook=True,
@@ -91,7 +91,7 @@ with DAG(
         assert params is not None
         conn_ids = list(params["conn_ids"])
         return [
-            {"clipia_conn_id": conn_ids[i % len(conn_ids)], "input": {"prompt": f"load test mug #{i}"}}
+            {"clipia_conn_id": conn_ids[i % len(conn_ids)], "inputs": {"prompt": f"load test mug #{i}"}}
             for i in range(int(params["generations"]))
         ]
 

@@ -69,7 +69,7 @@ def generate(**kwargs: Any) -> ScenarioGenerateOperator:
 # the status poll is a distant fallback here: a test asserting a push would fail if it won instead
 with DAG("clipgen_webhook", schedule=None, start_date=datetime(2026, 1, 1), params=PARAMS):
     generate(
-        input={"prompt": "{{ params.prompt }}"},
+        inputs={"prompt": "{{ params.prompt }}"},
         wait_for_webhook=True,
         webhook_check_interval=4,
         webhook_fallback_poll_interval=60,
@@ -78,7 +78,7 @@ with DAG("clipgen_webhook", schedule=None, start_date=datetime(2026, 1, 1), para
 # for deliveries that never count (lost, forged): the fallback poll comes soon
 with DAG("clipgen_webhook_lossy", schedule=None, start_date=datetime(2026, 1, 1), params=PARAMS):
     generate(
-        input={"prompt": "{{ params.prompt }}"},
+        inputs={"prompt": "{{ params.prompt }}"},
         wait_for_webhook=True,
         webhook_check_interval=4,
         webhook_fallback_poll_interval=3,
@@ -92,7 +92,7 @@ with DAG(
     default_args={"retries": 1, "retry_delay": timedelta(seconds=1)},
 ):
     generate(
-        input={
+        inputs={
             "prompt": "{{ params.prompt }}{{ ' [sandbox:fail]' if params.fail_first_try and ti.try_number == 1 else '' }}"
         },
         wait_for_webhook=True,
@@ -102,4 +102,4 @@ with DAG(
     )
 
 with DAG("clipgen_polled", schedule=None, start_date=datetime(2026, 1, 1), params=PARAMS):
-    generate(input={"prompt": "{{ params.prompt }}"}, poll_interval=5)
+    generate(inputs={"prompt": "{{ params.prompt }}"}, poll_interval=5)
