@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clipgen_provider import __version__
+from clipgen_provider.waits import CONFIG_SECTION, DEFAULT_WAIT_TIMEOUT_SECONDS, WAIT_TIMEOUT_OPTION
 
 _DOCS_URL = "https://github.com/clipgen/airflow-provider-clipgen/tree/main/docs"
 
@@ -121,5 +122,25 @@ def get_provider_info() -> dict[str, Any]:
             ),
         ],
         "extra-links": ["clipgen_provider.links.ClipgenMediaLink"],
+        "config": {
+            CONFIG_SECTION: {
+                "description": "Options of the Clipia and Clipwise operators.",
+                "options": {
+                    WAIT_TIMEOUT_OPTION: {
+                        "description": "Longest wait, in seconds, of a generate (or extract-url) task "
+                        "for its job when the task sets neither wait_timeout nor execution_timeout. "
+                        "Then the task fails with a timeout (a Clipwise generation is cancelled if it "
+                        "can still stop); a retry re-attaches to the job. 6 hours is far beyond a "
+                        "render plus a busy queue, and within the APIs' 24-hour idempotency window. "
+                        "Set inf for waits with no deadline; a task asks for one with "
+                        'wait_timeout=float("inf").',
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "3600",
+                        "default": str(int(DEFAULT_WAIT_TIMEOUT_SECONDS)),
+                    }
+                },
+            }
+        },
         "plugins": [{"name": "clipgen", "plugin-class": "clipgen_provider.plugins.ClipgenPlugin"}],
     }

@@ -43,3 +43,18 @@ def airflow_db() -> None:
     """A migrated SQLite metadata database in the test session's AIRFLOW_HOME."""
     airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
     subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)
+
+
+def use_token(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer, token: str) -> str:
+    """Point ``clipwise_default`` at the sandbox with ``token``; return the token."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CLIPWISE_DEFAULT",
+        json.dumps({"conn_type": "clipwise", "host": sandbox.url, "password": token}),
+    )
+    return token
+
+
+@pytest.fixture
+def clipwise_conn(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> str:
+    """``clipwise_default`` on the sandbox with a fresh token (its own account); returns the token."""
+    return use_token(monkeypatch, sandbox, f"cw_test_{uuid.uuid4().hex}")

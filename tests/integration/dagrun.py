@@ -8,12 +8,14 @@ from typing import Any
 
 @dataclass
 class RunOutcome:
-    """A finished DAG run: its state, each task's state and try number, and its XComs."""
+    """A finished DAG run: its state, each task's state and try number, and its XComs (those of
+    a mapped task also by map index, in ``mapped_xcoms``)."""
 
     state: str
     task_states: dict[str, str]
     tries: dict[str, int]
     xcoms: dict[tuple[str, str], Any]
+    mapped_xcoms: dict[tuple[str, str, int], Any]
 
     def value(self, task_id: str, key: str = "return_value") -> Any:
         """One task's XCom value."""
@@ -42,10 +44,12 @@ def run_dag(dag_id: str, **run_conf: Any) -> RunOutcome:
     with create_session() as session:
         rows = session.query(XComModel).filter(XComModel.run_id == dag_run.run_id, XComModel.dag_id == dag_id)
         xcoms = {(row.task_id, row.key): row.value for row in rows}
+        mapped = {(row.task_id, row.key, row.map_index): row.value for row in rows if row.map_index >= 0}
         tis = dag_run.get_task_instances(session=session)
         return RunOutcome(
             state=str(dag_run.state),
             task_states={ti.task_id: str(ti.state) for ti in tis},
             tries={ti.task_id: ti.try_number for ti in tis},
             xcoms=xcoms,
+            mapped_xcoms=mapped,
         )

@@ -13,6 +13,7 @@ import pytest
 from clipgen_provider.exceptions import ClipiaApiError
 from clipgen_provider.hooks._transport import RetryPolicy
 from clipgen_provider.hooks.clipia import ClipiaHook
+from clipgen_provider.results import ClipiaSubmitAnswer
 from tests.integration.dagrun import run_dag
 
 FAST_RETRY = RetryPolicy(max_attempts=5, backoff_base=0.01, backoff_cap=0.05)
@@ -23,7 +24,7 @@ def hook(clipia_conn) -> ClipiaHook:
     return ClipiaHook(retry=FAST_RETRY, timeout=1.0)
 
 
-def submit_once(hook: ClipiaHook, sandbox, key: str) -> dict:
+def submit_once(hook: ClipiaHook, sandbox, key: str) -> ClipiaSubmitAnswer:
     submitted = hook.submit("nano-banana-2", {"prompt": "fault matrix"})
     assert hook.get_account()["usage_30d"]["requests"] == 1
     return submitted

@@ -223,3 +223,46 @@ def test_test_connection(hook, monkeypatch, sandbox):
     assert not ok
     assert "invalid_api_key" in message
     assert "wrong_key" not in message
+
+
+def test_asubmit_and_aestimate_over_loopback(hook):
+    """The async twins: an estimate equal to the sync one, a submit that completes and is charged once."""
+
+    async def submit_twice(key: str) -> tuple[dict, dict, dict]:
+        async with hook:
+            estimate = await hook.aestimate("seedance-2-fast-t2v", {"prompt": "x", "duration": 8})
+            first = await hook.asubmit("nano-banana-2", {"prompt": "async fox"}, idempotency_key=key)
+            again = await hook.asubmit("nano-banana-2", {"prompt": "async fox"}, idempotency_key=key)
+            return estimate, first, again
+
+    key = str(uuid.uuid4())
+    estimate, first, again = asyncio.run(submit_twice(key))
+    assert estimate == hook.estimate("seedance-2-fast-t2v", {"prompt": "x", "duration": 8})
+    assert estimate["credits"] > 0
+    assert first["request_id"] == again["request_id"]
+    assert first["status"] == "IN_QUEUE"
+    assert (
+        hook.submit("nano-banana-2", {"prompt": "async fox"}, idempotency_key=key)["request_id"]
+        == (first["request_id"])
+    )
+    result = wait_terminal(hook, first["request_id"])
+    assert result["status"] == "COMPLETED"
+    account = hook.get_account()
+    assert account["usage_30d"]["requests"] == 1
+    assert account["usage_30d"]["credits_spent"] == pytest.approx(result["cost"])
+
+
+def test_asubmit_retried_after_a_lost_answer_pays_once(hook, sandbox, clipia_key):
+    sandbox.add_fault(method="POST", path="/v1/models/", api_key=clipia_key, status=503, after_handler=True)
+    submitted = asyncio.run(hook.asubmit("nano-banana-2", {"prompt": "created then 503, async"}))
+    calls = sandbox.calls(api_key=clipia_key, method="POST", path="/v1/models/")
+    assert [call["status"] for call in calls] == [503, 200]
+    assert len({call["idempotency_key"] for call in calls}) == 1
+    assert hook.get_account()["usage_30d"]["requests"] == 1
+    assert wait_terminal(hook, submitted["request_id"])["status"] == "COMPLETED"
+
+
+def test_aestimate_refuses_bad_input_like_estimate(hook):
+    with pytest.raises(ClipiaApiError) as err:
+        asyncio.run(hook.aestimate("nano-banana-2", {}))
+    assert (err.value.status_code, err.value.code) == (400, "model_input_invalid")

@@ -6,6 +6,7 @@ token prefix, see ``docs/sandbox_clipwise.md``). Jobs are awaited by polling wit
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -526,3 +527,79 @@ def test_extract_url_failure(hook: ClipwiseHook) -> None:
 def test_extract_url_rejects_a_non_url(hook: ClipwiseHook) -> None:
     error = api_error(lambda: hook.start_extract_url("not a url"))
     assert (error.status_code, error.code, error.details["parameter"]) == (400, "invalid_argument", "url")
+
+
+# -- async twins ---------------------------------------------------------------------------------------
+async def test_async_catalog_and_resource_reads_match_the_sync_ones(hook: ClipwiseHook) -> None:
+    async with hook:
+        tools = await hook.alist_formats(kind="tool")
+        types = await hook.alist_resource_types()
+        dancers = await hook.alist_resources("avatars", video_format="viral_dancing_video")
+        voice = await hook.aget_resource("voices", "res_voice_emma_en")
+        missing = await _api_error_async(hook.aget_resource("voices", "res_nope"))
+    assert tools == hook.list_formats(kind="tool")
+    assert tools
+    assert {entry["kind"] for entry in tools} == {"tool"}
+    assert types == hook.list_resource_types()
+    assert [item["id"] for item in dancers["items"]] == ["res_avatar_kai_dancer"]
+    assert voice == hook.get_resource("voices", "res_voice_emma_en")
+    assert missing.status_code == 404
+
+
+async def _api_error_async(call: Any) -> ClipwiseApiError:
+    with pytest.raises(ClipwiseApiError) as info:
+        await call
+    return info.value
+
+
+async def test_acreate_generation_is_idempotent_with_the_sync_create(
+    hook: ClipwiseHook, sandbox: SandboxServer, token: str, tmp_path: Path
+) -> None:
+    """One key, one generation, whichever twin sends it; a local file is uploaded first, once."""
+    clip = write_media(tmp_path / "async-talk.mp4", 300_000)
+    async with hook:
+        first = await hook.acreate_generation("video_to_text", video=clip, idempotency_key="async-k1")
+    uploads = [item for item in hook.iter_uploads() if item.get("filename") == "async-talk.mp4"]
+    assert [(item["purpose"], item["sha256"]) for item in uploads] == [("video", sha256_of(clip))]
+    # the same body (the upload's id in place of the path) under the same key: the same generation
+    async with hook:
+        again = await hook.acreate_generation(
+            "video_to_text", video=uploads[0]["id"], idempotency_key="async-k1"
+        )
+    synced = hook.create_generation("video_to_text", video=uploads[0]["id"], idempotency_key="async-k1")
+    assert again["id"] == synced["id"] == first["id"]
+    creates = sandbox.calls(api_key=token, method="POST", path=f"{API}/generations/")
+    assert len(creates) == 3
+    assert {call["idempotency_key"] for call in creates} == {"async-k1"}
+    assert finished(hook, first["id"])["outputs"]["transcript"]
+
+
+async def test_acreate_generation_with_a_typo_path_sends_nothing(
+    hook: ClipwiseHook, sandbox: SandboxServer, token: str
+) -> None:
+    with pytest.raises(ClipgenConfigError, match="video: no such file"):
+        await hook.acreate_generation("video_to_text", video="./recordings/missing.mp4")
+    assert sandbox.calls(api_key=token) == []
+
+
+async def test_acancel_generation_while_queued(hook: ClipwiseHook, sandbox: SandboxServer) -> None:
+    with sandbox_settings(sandbox, queue_seconds=60.0):
+        async with hook:
+            job = await hook.acreate_generation("smart", prompt="cancel me, async")
+            cancelled = await hook.acancel_generation(job["id"])
+    assert cancelled["status"] == "cancelled"
+    assert hook.get_generation(job["id"])["status"] == "cancelled"
+
+
+async def test_astart_extract_url_then_poll(hook: ClipwiseHook) -> None:
+    async with hook:
+        task_id = (await hook.astart_extract_url("https://www.tiktok.com/@clipwise/video/7"))["task_id"]
+        answer = await hook.aget_extract_url(task_id)
+        deadline = time.monotonic() + 20
+        while not answer["ready"] and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            answer = await hook.aget_extract_url(task_id)
+    assert (answer["ready"], answer["success"]) == (True, True)
+    assert answer["video_url"]
+    error = await _api_error_async(hook.astart_extract_url("not a url"))
+    assert (error.status_code, error.details["parameter"]) == (400, "url")

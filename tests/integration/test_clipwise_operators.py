@@ -7,7 +7,6 @@ log and records are this test's alone.
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -16,27 +15,13 @@ import pytest
 
 from clipgen_provider.hooks.clipwise import ClipwiseHook
 from clipgen_provider.sandbox.server import SandboxServer
+from tests.integration.conftest import use_token
 from tests.integration.dagrun import run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 API = "/api/sdk/v1"
 GENERATIONS = f"{API}/generations/"
-
-
-def use_token(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer, token: str) -> str:
-    """Point ``clipwise_default`` at the sandbox with ``token``; return the token."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_CLIPWISE_DEFAULT",
-        json.dumps({"conn_type": "clipwise", "host": sandbox.url, "password": token}),
-    )
-    return token
-
-
-@pytest.fixture
-def clipwise_conn(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> str:
-    """``clipwise_default`` on the sandbox with a fresh token (its own account); returns the token."""
-    return use_token(monkeypatch, sandbox, f"cw_test_{uuid.uuid4().hex}")
 
 
 def created(sandbox: SandboxServer, token: str) -> list[dict]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import uuid
 
 import httpx
 import pytest
+import respx
 
 from clipgen_provider.exceptions import ClipgenConfigError, ClipiaApiError
 from clipgen_provider.hooks._transport import RetryPolicy
@@ -222,3 +225,97 @@ def test_job_state_and_media_urls():
     }
     assert media_urls(output) == ["u1", "u2", "u3", "u4"]
     assert media_urls(None) == []
+
+
+# -- async twins ----------------------------------------------------------------------------------
+@pytest.fixture
+def api(monkeypatch):
+    """A respx router for the async client, and a hook whose retry pauses are recorded, not slept."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CLIPIA_DEFAULT",
+        json.dumps({"conn_type": "clipia", "host": "https://api.clipia.ai", "password": KEY}),
+    )
+    hook = ClipiaHook(retry=RetryPolicy(max_attempts=4))
+    pauses: list[float] = []
+
+    async def record(seconds: float) -> None:
+        pauses.append(seconds)
+
+    hook.get_conn().asleep = record
+    with respx.mock(base_url="https://api.clipia.ai", assert_all_called=False, using="httpx") as router:
+        yield hook, router, pauses
+
+
+async def test_asubmit_sends_what_submit_sends(api):
+    hook, router, _ = api
+    route = router.post("/v1/models/nano%2Fbanana%202").respond(json=submitted().json())
+    call = ("nano/banana 2", {"prompt": "cat"})
+    options = {"webhook_url": "https://example.com/hook", "idempotency_key": "order-42"}
+    assert (await hook.asubmit(*call, **options))["request_id"] == "req_1"
+    hook.submit(*call, **options)
+    sent, expected = (c.request for c in route.calls)
+    assert sent.method == expected.method == "POST"
+    assert (
+        json.loads(sent.content)
+        == json.loads(expected.content)
+        == {
+            "input": {"prompt": "cat"},
+            "webhook_url": "https://example.com/hook",
+        }
+    )
+    for header in ("Authorization", "Accept", "User-Agent", "Idempotency-Key"):
+        assert sent.headers[header] == expected.headers[header]
+    assert sent.headers["Idempotency-Key"] == "order-42"
+
+
+async def test_asubmit_keeps_one_generated_key_across_its_retries(api):
+    hook, router, pauses = api
+    route = router.post("/v1/models/m").mock(
+        side_effect=[error(503, "service_unavailable"), httpx.ConnectError("reset"), submitted(), submitted()]
+    )
+    assert (await hook.asubmit("m", {"prompt": "x"}))["request_id"] == "req_1"
+    keys = {call.request.headers["Idempotency-Key"] for call in route.calls}
+    assert route.call_count == 3
+    assert len(keys) == 1
+    assert uuid.UUID(keys.pop()).version == 4
+    assert len(pauses) == 2
+    await hook.asubmit("m", {"prompt": "x"})
+    assert route.calls.last.request.headers["Idempotency-Key"] not in keys  # a new submit, a new key
+
+
+async def test_asubmit_permanent_error_is_not_retried(api):
+    hook, router, _ = api
+    route = router.post("/v1/models/m").mock(return_value=error(402, "insufficient_credits"))
+    with pytest.raises(ClipiaApiError) as err:
+        await hook.asubmit("m", {"prompt": "x"})
+    assert (err.value.status_code, err.value.code, route.call_count) == (402, "insufficient_credits", 1)
+
+
+async def test_aestimate_request_shape(api):
+    hook, router, _ = api
+    route = router.post("/v1/models/x%20y/estimate").respond(json={"credits": 12, "warnings": []})
+    assert await hook.aestimate("x y", {"prompt": "p"}) == {"credits": 12, "warnings": []}
+    request = route.calls.last.request
+    assert json.loads(request.content) == {"input": {"prompt": "p"}}
+    assert request.headers["Authorization"] == f"Bearer {KEY}"
+    assert "Idempotency-Key" not in request.headers
+
+
+def test_every_call_has_an_async_twin():
+    """The README promises every ClipiaHook call sync and async."""
+    calls = [
+        name
+        for name, value in vars(ClipiaHook).items()
+        if inspect.isfunction(value) and not name.startswith("_") and not inspect.iscoroutinefunction(value)
+    ]
+    assert {
+        "submit",
+        "estimate",
+        "get_status",
+        "get_result",
+        "list_models",
+        "get_model",
+        "get_account",
+    } <= set(calls)
+    for name in calls:
+        assert inspect.iscoroutinefunction(getattr(ClipiaHook, f"a{name}", None)), f"{name} has no async twin"

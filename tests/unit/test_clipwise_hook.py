@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import inspect
 import json
 import os
 import tracemalloc
@@ -20,6 +21,7 @@ import pytest
 import respx
 
 from clipgen_provider.exceptions import ClipgenConfigError, ClipwiseApiError
+from clipgen_provider.file_inputs import FileSource
 from clipgen_provider.hooks.clipwise import (
     ClipwiseHook,
     api_path,
@@ -28,7 +30,7 @@ from clipgen_provider.hooks.clipwise import (
     extract_url_job_state,
     walk_pages,
 )
-from clipgen_provider.hooks.clipwise_uploads import UploadTarget, form_fields, resolve_local_files
+from clipgen_provider.hooks.clipwise_uploads import UploadPlan, UploadTarget, form_fields
 
 BASE = "https://app.clipwise.ai"
 TOKEN = "cw_test_unit_secret_token"
@@ -844,9 +846,14 @@ class FakeUploader:
     def __init__(self) -> None:
         self.calls: list[tuple[UploadTarget, str]] = []
 
-    def __call__(self, target: UploadTarget, path: Path) -> str:
-        self.calls.append((target, path.name))
+    def __call__(self, target: UploadTarget, source: FileSource) -> str:
+        self.calls.append((target, source.name))
         return f"id{len(self.calls)}"
+
+
+def resolve_local_files(format: str, params: dict[str, Any], upload: FakeUploader) -> dict[str, Any]:
+    """Plan the uploads of ``params`` (checking every value), then run them with ``upload``."""
+    return UploadPlan.of(format, params).run(upload)
 
 
 @pytest.fixture
@@ -982,3 +989,116 @@ def test_upload_without_an_id_in_the_answer_is_an_error(
     api.post("/uploads/").respond(201, json={"ok": True})
     with pytest.raises(ClipwiseApiError, match="answered no id"):
         hook.prepare_generation_params("video_to_text", {"video": media / "a.mp4"})
+
+
+# -- async twins ---------------------------------------------------------------------------------------
+#: (method, args, kwargs, the API's answer): each sync call with an async twin, and one way to call it
+TWINS: list[tuple[str, tuple[Any, ...], dict[str, Any], Any]] = [
+    (
+        "list_formats",
+        (),
+        {"kind": "tool", "platform": "video_company", "include_inactive": True},
+        {"formats": []},
+    ),
+    ("get_format", ("UGC Video/v2",), {}, {"format": {"slug": "ugc_video"}}),
+    ("list_resource_types", (), {}, {"resource_types": [{"type": "avatars"}]}),
+    (
+        "list_resources",
+        ("avatars",),
+        {"page": 2, "limit": 10, "video_format": "ugc_video", "collection": None, "file_type": "image"},
+        {"items": [{"id": "av_1"}], "pagination": {}},
+    ),
+    ("get_resource", ("poses", "pose 1"), {}, {"resource": {"id": "pose 1"}}),
+    (
+        "create_generation",
+        ("smart",),
+        {"idempotency_key": "dag.task.run.0", "prompt": "Launch", "language": None, "duration": 30},
+        {"id": "gen_1", "status": "queued"},
+    ),
+    ("get_generation", ("gen 1",), {}, {"generation": {"id": "gen 1", "status": "processing"}}),
+    ("cancel_generation", ("gen_1",), {}, {"generation": {"id": "gen_1", "status": "cancelled"}}),
+    ("start_extract_url", ("https://tiktok.com/@a/video/1",), {}, {"task_id": "ext_1"}),
+    ("get_extract_url", ("ext_1",), {}, {"ready": False}),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs", "answer"), TWINS, ids=[twin[0] for twin in TWINS])
+async def test_async_twin_sends_what_the_sync_call_sends(
+    hook: ClipwiseHook, api: respx.MockRouter, name: str, args: Any, kwargs: Any, answer: Any
+) -> None:
+    route = api.route().respond(json=answer)
+    expected = getattr(hook, name)(*args, **kwargs)
+    async with hook:
+        assert await getattr(hook, f"a{name}")(*args, **kwargs) == expected
+    sync_request, async_request = (call.request for call in route.calls)
+    assert async_request.method == sync_request.method
+    assert async_request.url.raw_path == sync_request.url.raw_path
+    assert async_request.content == sync_request.content
+    for header in ("authorization", "accept", "user-agent", "content-type", "idempotency-key"):
+        assert async_request.headers.get(header) == sync_request.headers.get(header), header
+
+
+def test_sync_only_calls_are_the_ones_the_docs_name() -> None:
+    """The hook's docstring (and the README) say which calls have no async twin: keep them true."""
+    calls = {
+        name
+        for name, value in vars(ClipwiseHook).items()
+        if inspect.isfunction(value) and not name.startswith("_") and not inspect.iscoroutinefunction(value)
+    }
+    twins = {name for name in calls if inspect.iscoroutinefunction(getattr(ClipwiseHook, f"a{name}", None))}
+    assert twins == {twin[0] for twin in TWINS}
+    assert calls - twins == {
+        "upload_resource",
+        "upload_file",
+        "clone_voice",
+        "prepare_generation_params",
+        "list_uploads",
+        "iter_uploads",
+        "iter_resources",
+        "delete_upload",
+        "list_products",
+        "iter_products",
+        "create_product",
+        "update_product",
+        "delete_product",
+        "list_voices",
+        "generate_resource",
+        "delete_resource",
+    }
+
+
+async def test_acreate_generation_keeps_its_generated_key_across_retries(
+    hook: ClipwiseHook, api: respx.MockRouter, pauses: list[float]
+) -> None:
+    route = api.post("/generations/").mock(
+        side_effect=[
+            envelope(503, "unavailable"),
+            httpx.ConnectError("reset"),
+            httpx.Response(201, json={"id": "gen_1", "status": "queued"}),
+        ]
+    )
+    assert (await hook.acreate_generation("smart", prompt="x"))["id"] == "gen_1"
+    keys = {call.request.headers["idempotency-key"] for call in route.calls}
+    assert route.call_count == 3
+    assert len(keys) == 1
+    assert uuid.UUID(keys.pop()).version == 4
+    assert len(pauses) == 2
+
+
+async def test_acreate_generation_uploads_local_files_first(
+    hook: ClipwiseHook, api: respx.MockRouter, media: Path
+) -> None:
+    uploads = api.post("/uploads/").respond(201, json={"upload": {"id": "upl_7"}})
+    create = api.post("/generations/").respond(201, json={"id": "gen_1", "status": "queued"})
+    await hook.acreate_generation("video_to_text", video=media / "a.mp4", idempotency_key="k1")
+    assert multipart(uploads.calls.last.request)["file"][0] == "a.mp4"
+    assert json.loads(create.calls.last.request.content) == {"format": "video_to_text", "video": "upl_7"}
+    assert create.calls.last.request.headers["idempotency-key"] == "k1"
+
+
+async def test_acreate_generation_with_a_typo_path_sends_nothing(
+    hook: ClipwiseHook, api: respx.MockRouter
+) -> None:
+    with pytest.raises(ClipgenConfigError, match="video: no such file"):
+        await hook.acreate_generation("video_to_text", video="./missing.mp4")
+    assert api.calls.call_count == 0

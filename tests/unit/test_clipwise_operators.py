@@ -429,7 +429,8 @@ def test_extract_url_operator_returns_the_video_url(api: respx.MockRouter) -> No
         "video_url": "https://v/1.mp4",
         "media_urls": ["https://v/1.mp4"],
     }
-    assert context["ti"].xcoms == {"extract_task_id": "ext_1"}
+    # the job id before waiting; the media URLs as their own key, for the next task to take as they are
+    assert context["ti"].xcoms == {"extract_task_id": "ext_1", "media_urls": ["https://v/1.mp4"]}
     (link,) = operator.operator_extra_links
     assert link.get_link(operator, ti_key=context["ti"]) == "https://v/1.mp4"
 

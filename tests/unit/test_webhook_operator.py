@@ -37,8 +37,16 @@ class Store:
 
 
 def context(store: Store, try_number: int = 1) -> dict[str, Any]:
+    pushed: dict[str, Any] = {}
     ti = SimpleNamespace(
-        id=uuid.uuid4(), dag_id="d", task_id="gen", run_id="r", map_index=-1, try_number=try_number
+        id=uuid.uuid4(),
+        dag_id="d",
+        task_id="gen",
+        run_id="r",
+        map_index=-1,
+        try_number=try_number,
+        pushed=pushed,
+        xcom_push=lambda key, value: pushed.update({key: value}),
     )
     return {"ti": ti, "task_state_store": store}
 

@@ -1,15 +1,16 @@
-"""Hook for the Clipia queue API: submit, status, result, catalog, estimate, account."""
+"""Hook for the Clipia queue API: submit, status, result, catalog, estimate, account (each sync and async)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from clipgen_provider.exceptions import ClipiaApiError
 from clipgen_provider.hooks._base import ClipgenApiHook
 from clipgen_provider.hooks._transport import quote_segment
 from clipgen_provider.jobs import JobState
 from clipgen_provider.media import MediaItem
+from clipgen_provider.results import ClipiaAccount, ClipiaEstimate, ClipiaGenerateResult, ClipiaSubmitAnswer
 
 #: statuses after which a request never changes again
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELED"})
@@ -43,20 +44,39 @@ class ClipiaHook(ClipgenApiHook):
         *,
         webhook_url: str | None = None,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ClipiaSubmitAnswer:
         """Queue a generation; returns ``{request_id, status, queue_position, cost, warnings, ...}``.
 
         One ``Idempotency-Key`` (a new UUID v4 unless given) is sent with every retry of this
         submit, so a retried submit never creates, or charges for, a second generation.
         """
+        path, body, headers = self._submit_request(model, input, webhook_url, idempotency_key)
+        answer = self.get_conn().request("POST", path, json=body, headers=headers)
+        return cast(ClipiaSubmitAnswer, dict(answer.data))
+
+    async def asubmit(
+        self,
+        model: str,
+        input: dict[str, Any],
+        *,
+        webhook_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ClipiaSubmitAnswer:
+        """Async twin of :meth:`submit`: the same body, and one ``Idempotency-Key`` for all its retries."""
+        path, body, headers = self._submit_request(model, input, webhook_url, idempotency_key)
+        answer = await (await self.aget_conn()).arequest("POST", path, json=body, headers=headers)
+        return cast(ClipiaSubmitAnswer, dict(answer.data))
+
+    @staticmethod
+    def _submit_request(
+        model: str, input: dict[str, Any], webhook_url: str | None, idempotency_key: str | None
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
+        """Path, JSON body and headers of a submit; the key is fixed here, once per logical submit."""
         body: dict[str, Any] = {"input": input}
         if webhook_url:
             body["webhook_url"] = webhook_url
         key = idempotency_key or str(uuid.uuid4())
-        response = self.get_conn().request(
-            "POST", f"/v1/models/{quote_segment(model)}", json=body, headers={"Idempotency-Key": key}
-        )
-        return dict(response.data)
+        return f"/v1/models/{quote_segment(model)}", body, {"Idempotency-Key": key}
 
     def get_status(self, request_id: str) -> dict[str, Any]:
         """Status, queue position, progress and logs of a request."""
@@ -91,18 +111,24 @@ class ClipiaHook(ClipgenApiHook):
         """Async twin of :meth:`get_model`."""
         return dict((await (await self.aget_conn()).arequest("GET", self._model_path(slug))).data)
 
-    def estimate(self, model: str, input: dict[str, Any]) -> dict[str, Any]:
+    def estimate(self, model: str, input: dict[str, Any]) -> ClipiaEstimate:
         """Credits a submit of ``input`` would cost, and the input keys the model would ignore."""
-        path = f"{self._model_path(model)}/estimate"
-        return dict(self.get_conn().request("POST", path, json={"input": input}).data)
+        answer = self.get_conn().request("POST", self._estimate_path(model), json={"input": input})
+        return cast(ClipiaEstimate, dict(answer.data))
 
-    def get_account(self) -> dict[str, Any]:
+    async def aestimate(self, model: str, input: dict[str, Any]) -> ClipiaEstimate:
+        """Async twin of :meth:`estimate`."""
+        transport = await self.aget_conn()
+        answer = await transport.arequest("POST", self._estimate_path(model), json={"input": input})
+        return cast(ClipiaEstimate, dict(answer.data))
+
+    def get_account(self) -> ClipiaAccount:
         """Balance and 30-day usage of the key's account."""
-        return dict(self.get_conn().request("GET", "/v1/account").data)
+        return cast(ClipiaAccount, dict(self.get_conn().request("GET", "/v1/account").data))
 
-    async def aget_account(self) -> dict[str, Any]:
+    async def aget_account(self) -> ClipiaAccount:
         """Async twin of :meth:`get_account`."""
-        return dict((await (await self.aget_conn()).arequest("GET", "/v1/account")).data)
+        return cast(ClipiaAccount, dict((await (await self.aget_conn()).arequest("GET", "/v1/account")).data))
 
     # -- connection extras ------------------------------------------------------------------
     @property
@@ -123,6 +149,10 @@ class ClipiaHook(ClipgenApiHook):
     @staticmethod
     def _model_path(slug: str) -> str:
         return f"/v1/models/{quote_segment(slug)}"
+
+    @classmethod
+    def _estimate_path(cls, slug: str) -> str:
+        return f"{cls._model_path(slug)}/estimate"
 
     @staticmethod
     def _status_path(request_id: str) -> str:
@@ -169,11 +199,11 @@ def media_urls(output: dict[str, Any] | None) -> list[str]:
     return [item.url for item in media_items(output)]
 
 
-def result_summary(result: dict[str, Any]) -> dict[str, Any]:
+def result_summary(result: dict[str, Any]) -> ClipiaGenerateResult:
     """The XCom-ready digest of a finished Clipia result, with every media URL listed."""
     return {
-        "request_id": result.get("request_id"),
-        "status": result.get("status"),
+        "request_id": result.get("request_id", ""),
+        "status": result.get("status", ""),
         "model": result.get("model"),
         "output": result.get("output"),
         "cost": result.get("cost"),

@@ -5,26 +5,34 @@ Calls mirror the official ``clipwise`` client. Getters of one thing return that 
 (:meth:`ClipwiseHook.get_format` returns the format, :meth:`~ClipwiseHook.get_generation` the
 generation); ``list_*`` return one page (``{"items", "pagination"}``) and ``iter_*`` walk every
 page; writes return the API's answer as it is, from which :func:`extract_id` reads the new id.
+
+Async twins (``a``-prefixed, over the event loop's shared HTTP pool): formats (list, get), resource
+types, resources (list one page, get), generations (create, get, cancel) and extract-url (start,
+get). Sync only: uploads and voice cloning (they stream local files), products, generating and
+deleting resources, and the ``iter_*`` page walks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from clipgen_provider.exceptions import ClipgenConfigError, ClipwiseApiError
 from clipgen_provider.hooks._base import ClipgenApiHook
 from clipgen_provider.hooks._transport import quote_segment
 from clipgen_provider.hooks.clipwise_uploads import (
     FileInput,
+    UploadPlan,
     UploadTarget,
     form_fields,
     multipart_file,
-    resolve_local_files,
 )
 from clipgen_provider.jobs import JobState
+
+if TYPE_CHECKING:
+    from clipgen_provider.file_inputs import FileSource
 
 API_PREFIX = "/api/sdk/v1"
 #: statuses after which a generation never changes again
@@ -98,6 +106,27 @@ def _unwrap(data: Any, key: str) -> Any:
 
 def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
+
+
+def _formats_query(kind: str | None, platform: str | None, include_inactive: bool) -> dict[str, Any]:
+    """The query of a format-catalog read: only the filters that are set."""
+    return _without_none(
+        {"kind": kind, "platform": platform, "include_inactive": "true" if include_inactive else None}
+    )
+
+
+def _page_query(page: int | None, limit: int | None, **filters: Any) -> dict[str, Any]:
+    """The query of one page of a list: page, size and the filters that are set."""
+    return _without_none({"page": page, "limit": limit, **filters})
+
+
+def _generation_request(
+    format: str, resolved_params: Mapping[str, Any], idempotency_key: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Body and headers of a create: None values left out; the key (a new UUID v4 unless given) is
+    fixed here, once per logical create, so every retry of it sends the same one."""
+    body = _without_none({"format": format, **resolved_params})
+    return body, {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
 
 
 def _without_empty(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,10 +203,15 @@ class ClipwiseHook(ClipgenApiHook):
         """The catalog of formats and tools; ``kind`` ``format``/``tool``, ``platform``
         ``clipwise``/``video_company``; all active ones when nothing is set.
         """
-        params = _without_none(
-            {"kind": kind, "platform": platform, "include_inactive": "true" if include_inactive else None}
-        )
+        params = _formats_query(kind, platform, include_inactive)
         return list(_unwrap(self._call("GET", api_path("formats"), params=params), "formats"))
+
+    async def alist_formats(
+        self, kind: str | None = None, platform: str | None = None, include_inactive: bool = False
+    ) -> list[dict[str, Any]]:
+        """Async twin of :meth:`list_formats`."""
+        params = _formats_query(kind, platform, include_inactive)
+        return list(_unwrap(await self._acall("GET", api_path("formats"), params=params), "formats"))
 
     def get_format(self, id_or_slug: str) -> dict[str, Any]:
         """One format by slug, template name, display name or alias: its inputs and outputs."""
@@ -192,6 +226,10 @@ class ClipwiseHook(ClipgenApiHook):
         """The live catalog of resource types, as the API answers it."""
         return self._call("GET", api_path("resource-types"))
 
+    async def alist_resource_types(self) -> Any:
+        """Async twin of :meth:`list_resource_types`."""
+        return await self._acall("GET", api_path("resource-types"))
+
     def list_resources(
         self,
         resource_type: str,
@@ -205,8 +243,21 @@ class ClipwiseHook(ClipgenApiHook):
         only assets compatible with that format; ``filters`` such as ``type``, ``product_type``,
         ``collection``, ``file_type`` are sent when set.
         """
-        params = _without_none({"page": page, "limit": limit, "video_format": video_format, **filters})
+        params = _page_query(page, limit, video_format=video_format, **filters)
         return dict(self._call("GET", api_path("resources", resource_type), params=params))
+
+    async def alist_resources(
+        self,
+        resource_type: str,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        video_format: str | None = None,
+        **filters: Any,
+    ) -> dict[str, Any]:
+        """Async twin of :meth:`list_resources` (one page)."""
+        params = _page_query(page, limit, video_format=video_format, **filters)
+        return dict(await self._acall("GET", api_path("resources", resource_type), params=params))
 
     def iter_resources(
         self, resource_type: str, *, page_size: int = DEFAULT_PAGE_SIZE, **filters: Any
@@ -221,9 +272,16 @@ class ClipwiseHook(ClipgenApiHook):
         """One resource."""
         return dict(_unwrap(self._call("GET", api_path("resources", resource_type, resource_id)), "resource"))
 
+    async def aget_resource(self, resource_type: str, resource_id: str) -> dict[str, Any]:
+        """Async twin of :meth:`get_resource`."""
+        answer = await self._acall("GET", api_path("resources", resource_type, resource_id))
+        return dict(_unwrap(answer, "resource"))
+
     def upload_resource(self, resource_type: str, file: FileInput, **metadata: Any) -> dict[str, Any]:
         """Upload a file as a resource of ``resource_type`` (e.g. ``product_images``, ``reference_ads`` with
-        ``type="video"``); answers ``{"resource": {"id", ...}}``. The file is streamed.
+        ``type="video"``); answers ``{"resource": {"id", ...}}``. ``file`` is a local path, a
+        ``file://``, object-store or http(s) URL, an ``ObjectStoragePath`` or a binary file object;
+        it is streamed (a URL is downloaded to a temporary file first).
         """
         return self._upload(api_path("resources", resource_type, "upload"), file, metadata)
 
@@ -244,7 +302,8 @@ class ClipwiseHook(ClipgenApiHook):
     # -- uploads ------------------------------------------------------------------------------
     def upload_file(self, file: FileInput, purpose: str = "image", **metadata: Any) -> dict[str, Any]:
         """Upload a one-off generation input (``purpose`` ``image``, ``video``, ``audio``, …);
-        answers ``{"upload": {"id", ...}}``. The file is streamed.
+        answers ``{"upload": {"id", ...}}``. ``file`` is whatever :meth:`upload_resource` takes;
+        it is streamed.
         """
         return self._upload(api_path("uploads"), file, {"purpose": purpose, **metadata})
 
@@ -325,22 +384,25 @@ class ClipwiseHook(ClipgenApiHook):
 
     # -- generations --------------------------------------------------------------------------
     def prepare_generation_params(self, format: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """``params`` with every local file of a file parameter uploaded and replaced by its id.
+        """``params`` with every file of a file parameter uploaded and replaced by its id.
 
-        See :func:`~clipgen_provider.hooks.clipwise_uploads.resolve_local_files`. A path that does
-        not exist, or a directory, raises :class:`ClipgenConfigError` before anything is uploaded.
+        A file is a local path, a ``file://`` or object-store URL, an ``ObjectStoragePath`` or an
+        http(s) URL (downloaded, then uploaded; passed on as it is for ``video``, which takes URLs);
+        ids pass through. Every value is checked first: one naming no id, URL or existing file raises
+        :class:`ClipgenConfigError` before anything is uploaded (see
+        :class:`~clipgen_provider.hooks.clipwise_uploads.UploadPlan`).
         """
-        return resolve_local_files(format, params, self._upload_local_file)
+        return UploadPlan.of(format, params).run(self._upload_planned_file)
 
-    def _upload_local_file(self, target: UploadTarget, path: Path) -> str:
+    def _upload_planned_file(self, target: UploadTarget, source: FileSource) -> str:
         if target.kind == "upload":
-            answer = self.upload_file(path, target.name)
+            answer = self.upload_file(source, target.name)
         else:
-            answer = self.upload_resource(target.name, path)
+            answer = self.upload_resource(target.name, source)
         asset_id = extract_id(answer)
         if asset_id is None:
-            raise ClipwiseApiError(f"the upload of {str(path)!r} answered no id", code="malformed_response")
-        self.log.info("Uploaded %s to Clipwise %s %s as %s", path, target.kind, target.name, asset_id)
+            raise ClipwiseApiError(f"the upload of {str(source)!r} answered no id", code="malformed_response")
+        self.log.info("Uploaded %s to Clipwise %s %s as %s", source, target.kind, target.name, asset_id)
         return asset_id
 
     def create_generation(
@@ -353,9 +415,22 @@ class ClipwiseHook(ClipgenApiHook):
         out. One ``Idempotency-Key`` (a new UUID v4 unless given) is sent with every retry of this
         create, so a retried create never starts, or charges for, a second generation.
         """
-        body = _without_none({"format": format, **self.prepare_generation_params(format, params)})
-        key = idempotency_key or str(uuid.uuid4())
-        return dict(self._call("POST", api_path("generations"), json=body, headers={"Idempotency-Key": key}))
+        body, headers = _generation_request(
+            format, self.prepare_generation_params(format, params), idempotency_key
+        )
+        return dict(self._call("POST", api_path("generations"), json=body, headers=headers))
+
+    async def acreate_generation(
+        self, format: str, *, idempotency_key: str | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """Async twin of :meth:`create_generation`, with the same contract: local files are uploaded
+        first (streamed, sync, in a worker thread off the event loop) and one ``Idempotency-Key`` is
+        sent with every retry of this create.
+        """
+        await self.aget_conn()  # the uploads reuse this transport: no sync connection lookup in the thread
+        resolved = await asyncio.to_thread(self.prepare_generation_params, format, params)
+        body, headers = _generation_request(format, resolved, idempotency_key)
+        return dict(await self._acall("POST", api_path("generations"), json=body, headers=headers))
 
     def get_generation(self, generation_id: str) -> dict[str, Any]:
         """The generation: ``id``, ``status``, ``progress``, ``outputs``, ``error``."""
@@ -383,6 +458,10 @@ class ClipwiseHook(ClipgenApiHook):
         (``video_url`` is set when the video was ready at once).
         """
         return dict(self._call("POST", api_path("extract-url"), json={"url": url}))
+
+    async def astart_extract_url(self, url: str) -> dict[str, Any]:
+        """Async twin of :meth:`start_extract_url`."""
+        return dict(await self._acall("POST", api_path("extract-url"), json={"url": url}))
 
     def get_extract_url(self, task_id: str) -> dict[str, Any]:
         """Poll an extraction: ``{"ready", "success", "video_url", "error", "error_code", ...}``."""

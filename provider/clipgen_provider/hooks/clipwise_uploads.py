@@ -1,10 +1,12 @@
-"""Local files for Clipwise: streamed multipart parts and the generation auto-upload mapping.
+"""Files for Clipwise: streamed multipart parts, and uploading the files a generation names.
 
 The official Clipwise client uploads local files given for known generation parameters and replaces
-them by the resulting id. :func:`resolve_local_files` does the same, with two safety rules: a value
-that looks like a path but does not exist is an error (a typo must never reach a paid job as a
-bogus asset id), and every path is checked before the first upload (no stray uploads when the second
-file is missing). Files are always streamed from an open file object, never read whole into memory.
+them by the resulting id. :class:`UploadPlan` does the same for every kind of file input
+(:mod:`clipgen_provider.file_inputs`: local paths, ``file://`` and object-store URLs,
+``ObjectStoragePath``, http(s) media URLs), with two safety rules: every value is checked before the
+first upload (a typo or a missing file never reaches a paid job as a bogus asset id, and no upload
+is left behind when the second file is missing), and a file is always streamed from an open file
+object, never read whole into memory.
 """
 
 from __future__ import annotations
@@ -16,23 +18,37 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any, Literal, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
-from clipgen_provider.exceptions import ClipgenConfigError
+from clipgen_provider.file_inputs import (
+    CLIPWISE_ACCEPTS,
+    AssetId,
+    FileSource,
+    HttpUrl,
+    StoredFile,
+    entries,
+    is_asset_id,
+    locate,
+    readable_file,
+    single,
+    substitute,
+)
 
-#: a file to upload: a local path, or a binary file object positioned where the upload starts
-FileInput: TypeAlias = "str | os.PathLike[str] | IO[bytes]"
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+
+#: a file to upload: anything :func:`~clipgen_provider.file_inputs.readable_file` takes (a local
+#: path, a ``file://``/``s3://``/… or http(s) URL, an ``ObjectStoragePath``), a file it located, or a
+#: binary file object positioned where the upload starts
+FileInput: TypeAlias = "str | os.PathLike[str] | ObjectStoragePath | FileSource | IO[bytes]"
 #: a multipart file part as httpx takes it: (file name, file object, content type)
 FilePart: TypeAlias = "tuple[str, IO[bytes], str]"
-
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-_MEDIA_TYPES = ("image/", "video/", "audio/")
 
 
 @dataclass(frozen=True)
 class UploadTarget:
-    """Where a local file for a generation parameter goes.
+    """Where a file for a generation parameter goes.
 
     ``kind="upload"`` means ``POST uploads/`` with ``name`` as the purpose; ``kind="resource"``
     means ``POST resources/{name}/upload/``.
@@ -59,12 +75,14 @@ LIST_FILE_PARAMS: Mapping[str, UploadTarget] = {
     "media_ids": UploadTarget("upload", "image"),
     "source_images": UploadTarget("upload", "image"),
 }
+#: parameters the API also takes an http(s) URL for: a URL is passed on, not downloaded and uploaded
+URL_PARAMS = frozenset({"video"})
 #: the only format whose ``reference_video`` is a motion reference rather than a reference ad
 _DANCING_FORMAT = "viral_dancing_video"
 
 
 def upload_target(format: str, param: str) -> UploadTarget | None:
-    """Where a local file given for ``param`` of ``format`` is uploaded; None if it takes no file.
+    """Where a file given for ``param`` of ``format`` is uploaded; None if it takes no file.
 
     ``format`` may be written as a slug or display name (``Viral Dancing Video``): case, spaces and
     hyphens are ignored when telling ``viral_dancing_video`` apart.
@@ -80,28 +98,19 @@ def guess_content_type(filename: str) -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
-def existing_file(path: str | os.PathLike[str], param: str) -> Path:
-    """``path`` (``~`` expanded) if it is a regular file, else a config error naming ``param``."""
-    resolved = Path(path).expanduser()
-    if resolved.is_dir():
-        raise ClipgenConfigError(f"{param}: {str(resolved)!r} is a directory; pass a file.")
-    if not resolved.is_file():
-        raise ClipgenConfigError(f"{param}: no such file {str(resolved)!r}.")
-    return resolved
-
-
 @contextmanager
 def multipart_file(file: FileInput, *, param: str = "file") -> Iterator[FilePart]:
-    """The multipart part for ``file``, streamed: a path is opened (and closed after the block);
-    a file object is sent whole (httpx rewinds it to its start) and left open for its owner.
+    """The multipart part for ``file``, streamed: a path or URL is opened (a URL downloaded first)
+    and closed after the block; a file object is sent whole (httpx rewinds it to its start) and left
+    open for its owner.
     """
-    if isinstance(file, str | os.PathLike):
-        path = existing_file(file, param)
-        with path.open("rb") as handle:
-            yield path.name, handle, guess_content_type(path.name)
+    if hasattr(file, "read"):
+        name = os.path.basename(str(getattr(file, "name", "") or "")) or "upload"
+        yield name, cast("IO[bytes]", file), guess_content_type(name)
         return
-    name = os.path.basename(str(getattr(file, "name", "") or "")) or "upload"
-    yield name, file, guess_content_type(name)
+    source = file if isinstance(file, HttpUrl | StoredFile) else readable_file(param, file)
+    with source.open() as handle:
+        yield source.name, handle, guess_content_type(source.name)
 
 
 def form_fields(metadata: Mapping[str, Any]) -> dict[str, str]:
@@ -121,64 +130,77 @@ def form_fields(metadata: Mapping[str, Any]) -> dict[str, str]:
     return fields
 
 
-def _looks_like_path(value: str) -> bool:
-    """True for strings meant as file paths: a path separator, ``~``, or a media file extension."""
-    if "/" in value or os.sep in value or value.startswith("~"):
-        return True
-    return guess_content_type(value).startswith(_MEDIA_TYPES)
+def _joined_ids(value: str) -> bool:
+    """Whether ``value`` is ids joined by commas (``"upl_1,upl_2"``), which the API takes for a list."""
+    return "," in value and all(is_asset_id(part.strip()) for part in value.split(","))
 
 
-def local_file(param: str, value: Any) -> Path | None:
-    """The local file ``value`` names, or None when it is an id or URL to pass through unchanged.
+#: uploads one file to its target and returns the new asset's id
+Uploader = Callable[[UploadTarget, FileSource], str]
 
-    A ``pathlib.Path`` is always a local file. A string is one when it exists on disk; a string that
-    looks like a path (see :func:`_looks_like_path`) but does not exist is a config error, as is a
-    directory. URLs (``scheme://…``) always pass through.
+
+@dataclass(frozen=True)
+class PlannedUpload:
+    """One file of a generation's parameters, the place it fills, and where it is uploaded."""
+
+    param: str
+    #: index in a list parameter; None for a single-file parameter
+    position: int | None
+    source: FileSource
+    target: UploadTarget
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    """A generation's parameters with every file input checked, and the uploads that make them ids.
+
+    ``params`` holds the values as they will be sent, except the files still to upload: ids pass
+    through, an http(s) URL passes through where the API takes URLs (``video``), a single-file
+    parameter given a list of one holds that item, a list parameter holds a list.
     """
-    if isinstance(value, os.PathLike):
-        return existing_file(value, param)
-    if not isinstance(value, str) or not value or _URL.match(value):
-        return None
-    if Path(value).expanduser().exists() or _looks_like_path(value):
-        return existing_file(value, param)
-    return None
 
+    params: dict[str, Any]
+    uploads: tuple[PlannedUpload, ...]
 
-#: uploads one local file to its target and returns the new asset's id
-Uploader = Callable[[UploadTarget, Path], str]
+    @classmethod
+    def of(cls, format: str, params: Mapping[str, Any]) -> UploadPlan:
+        """Check every file parameter of ``params`` and plan its uploads; nothing is sent.
 
+        Single-file parameters (``video``, ``audio``, ``image``, ``source_image``, ``product_image``,
+        ``reference_image``, ``background_image``, ``reference_video``) take one value (or a list of
+        one); list parameters (``product_images``, ``images``, ``media_ids``, ``source_images``) take
+        a list (a lone value is planned the same way and stays a lone value). A value that names no
+        id, URL or existing file raises :class:`~clipgen_provider.exceptions.ClipgenConfigError`.
+        """
+        planned: dict[str, Any] = dict(params)
+        uploads: list[PlannedUpload] = []
+        for param, value in params.items():
+            target = upload_target(format, param)
+            if target is None or value is None:
+                continue
+            if param in LIST_FILE_PARAMS and isinstance(value, str) and _joined_ids(value):
+                continue
+            if param in LIST_FILE_PARAMS:
+                items = entries(param, value)
+            else:
+                planned[param] = single(param, value, CLIPWISE_ACCEPTS)
+                items = [(param, None, planned[param])]
+            for label, position, item in items:
+                located = locate(label, item, CLIPWISE_ACCEPTS)
+                if isinstance(located, AssetId) or (isinstance(located, HttpUrl) and param in URL_PARAMS):
+                    continue
+                uploads.append(PlannedUpload(param, position, located, target))
+        return cls(substitute(planned, {}), tuple(uploads))
 
-def resolve_local_files(format: str, params: Mapping[str, Any], upload: Uploader) -> dict[str, Any]:
-    """A copy of ``params`` in which every local file of a file parameter is replaced by the id of
-    its upload, the way the official Clipwise client does it.
-
-    Single-file parameters (``video``, ``audio``, ``image``, ``source_image``, ``product_image``,
-    ``reference_image``, ``background_image``, ``reference_video``) take one value; list parameters
-    (``product_images``, ``images``, ``media_ids``, ``source_images``) take a list or tuple (a
-    lone value is resolved the same way and stays a lone value). Ids and URLs pass through. Every
-    value is checked before anything is uploaded, and one file given twice is uploaded once.
-    """
-    plan: list[tuple[str, int | None, Path, UploadTarget]] = []
-    for param, value in params.items():
-        target = upload_target(format, param)
-        if target is None or value is None:
-            continue
-        if param in LIST_FILE_PARAMS and isinstance(value, list | tuple):
-            for index, item in enumerate(value):
-                if path := local_file(f"{param}[{index}]", item):
-                    plan.append((param, index, path, target))
-        elif path := local_file(param, value):
-            plan.append((param, None, path, target))
-
-    resolved = dict(params)
-    uploaded: dict[tuple[Path, UploadTarget], str] = {}
-    for param, position, path, target in plan:
-        key = (path.resolve(), target)
-        if key not in uploaded:
-            uploaded[key] = upload(target, path)
-        if position is None:
-            resolved[param] = uploaded[key]
-        else:
-            items = resolved[param] = list(resolved[param])
-            items[position] = uploaded[key]
-    return resolved
+    def run(self, upload: Uploader) -> dict[str, Any]:
+        """Upload every planned file (one file planned twice for one target is uploaded once) and
+        return the parameters with each file replaced by its new id.
+        """
+        ids: dict[tuple[str, UploadTarget], str] = {}
+        replacements: dict[tuple[str, int | None], Any] = {}
+        for item in self.uploads:
+            key = (item.source.key, item.target)
+            if key not in ids:
+                ids[key] = upload(item.target, item.source)
+            replacements[(item.param, item.position)] = ids[key]
+        return substitute(self.params, replacements)

@@ -5,12 +5,16 @@ crash-safe submission recorded in the task's ledger, re-attaching on retry, the 
 deferring to a trigger (or running that same trigger's wait on the worker when
 ``deferrable=False``), validating the trigger's event, and failing fast on permanent errors so they
 do not burn Airflow retries. Subclasses supply the API calls.
+
+With ``wait_for_completion=False`` the flow stops after the submit: the job id goes to XCom (and to
+the outlet Asset events) for a sensor elsewhere to pick up. What a finished job hands on (stored
+media, link, Asset extras) is shared with the sensors in :mod:`clipgen_provider.outputs`; how long a
+wait may last comes from :mod:`clipgen_provider.waits`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,13 +28,11 @@ from clipgen_provider.exceptions import ClipgenApiError, ClipgenConfigError, Cli
 from clipgen_provider.jobs import EVENT_STATUSES, JobState
 from clipgen_provider.links import ClipgenMediaLink
 from clipgen_provider.operators._ledger import JobLedger, task_identity_key
+from clipgen_provider.outputs import annotate_asset_events, check_output_path, deliver_outputs
+from clipgen_provider.waits import check_wait_timeout, wait_bound
 
 if TYPE_CHECKING:  # the trigger module imports the HTTP stack; DAG parsing must not pay for it
-    from clipgen_provider.media import MediaItem
     from clipgen_provider.triggers._polling import JobPollingTrigger
-
-#: result fields copied onto the events of a generate task's outlet Assets
-ASSET_EVENT_FIELDS = ("request_id", "generation_id", "model", "format", "cost", "media_urls", "stored_paths")
 
 
 @contextmanager
@@ -61,10 +63,16 @@ class ClipgenJobOperator(BaseOperator):
         ``[operators] default_deferrable``).
     :param poll_interval: seconds between status polls.
     :param output_path: where to copy every produced media file (templated): an
-        ``ObjectStoragePath`` or a URL such as ``file:///data/media/{{ ds }}``, ``s3://bucket/media``;
-        files are named ``{job_id}-{index}.{ext}`` and their paths returned as ``stored_paths``.
+        ``ObjectStoragePath`` or a URL such as ``file:///data/media/{{ dag_run.run_after | ds }}``,
+        ``s3://bucket/media``; files are named ``{job_id}-{index}.{ext}`` and their paths returned as
+        ``stored_paths``. Checked before anything is submitted.
     :param wait_timeout: longest wait for the job (seconds or timedelta); default: the task's
-        ``execution_timeout``, which Airflow itself does not apply while a task is deferred.
+        ``execution_timeout`` (which Airflow itself does not apply while a task is deferred), else
+        ``[clipgen] default_wait_timeout`` (6 hours). ``float("inf")`` waits with no deadline.
+    :param wait_for_completion: False submits (once, with the same idempotency and re-attach rules)
+        and returns at once: the job id is pushed to XCom and returned with its status, for a
+        sensor elsewhere to wait for; nothing is downloaded, so ``output_path`` belongs on that
+        sensor.
     """
 
     operator_extra_links = (ClipgenMediaLink(),)
@@ -84,6 +92,7 @@ class ClipgenJobOperator(BaseOperator):
         poll_interval: float = 5.0,
         wait_timeout: timedelta | float | None = None,
         output_path: Any = None,
+        wait_for_completion: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -91,11 +100,20 @@ class ClipgenJobOperator(BaseOperator):
             raise ClipgenConfigError(
                 f"poll_interval must be a positive number of seconds, not {poll_interval}"
             )
+        check_wait_timeout(wait_timeout)
+        if output_path and not wait_for_completion:
+            raise ClipgenConfigError(
+                f"{self.task_id}: output_path needs the outputs, but wait_for_completion=False returns "
+                "right after the submit, before there are any. Put output_path on the sensor that waits "
+                "for the job (ClipiaRequestSensor or ClipwiseGenerationSensor), or drop "
+                "wait_for_completion=False."
+            )
         self.idempotency_key = idempotency_key
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.wait_timeout = wait_timeout
         self.output_path = output_path
+        self.wait_for_completion = wait_for_completion
 
     # -- what a subclass provides ------------------------------------------------------------
     @abstractmethod
@@ -114,6 +132,10 @@ class ClipgenJobOperator(BaseOperator):
     def make_trigger(self, job_id: str, deadline: float | None) -> JobPollingTrigger:
         """The trigger that waits for ``job_id``."""
 
+    def requested(self) -> dict[str, Any]:
+        """What was asked for (e.g. ``{"model": ...}``), for the submit-only XCom and Asset event."""
+        return {}
+
     def describe_failure(self, job_id: str, event: dict[str, Any]) -> str:
         """Why the job failed, in the API's words (default: the trigger's message)."""
         return str(event.get("message"))
@@ -129,8 +151,12 @@ class ClipgenJobOperator(BaseOperator):
     def execute(self, context: Context) -> Any:
         """Submit (or re-attach to) the job, then defer or wait on the worker."""
         with fail_fast_on_permanent_errors():
+            if self.output_path:
+                check_output_path(self.output_path)
             job_id, state = self._submit_or_resume(context)
             context["ti"].xcom_push(key=self.job_id_xcom_key, value=job_id)
+            if not self.wait_for_completion:
+                return self._submitted(context, job_id, state)
             if state is not None and state.succeeded:
                 return self._finish(context, job_id)
             deadline = self._deadline()
@@ -165,43 +191,36 @@ class ClipgenJobOperator(BaseOperator):
                 raise AirflowTaskTimeout(f"{event['message']}; {next_try}.")
         raise AirflowException(f"{event['message']}. A retry re-attaches to the same job.")
 
-    def media_items(self, result: dict[str, Any]) -> list[MediaItem]:
-        """The files ``result`` names, with the type and size the API declared when it did."""
-        from clipgen_provider.media import MediaItem
-
-        return [MediaItem(url) for url in result.get("media_urls") or []]
-
     def _finish(self, context: Context, job_id: str) -> Any:
         """Fetch the outputs, copy the media to ``output_path``, feed the link and the outlets."""
-        result = self.complete_job(context, job_id)
-        if not isinstance(result, dict):
-            return result
-        if self.output_path:
-            from clipgen_provider.media import store_media
+        return deliver_outputs(
+            self, context, self.complete_job(context, job_id), self.output_path, job_id=job_id
+        )
 
-            result["stored_paths"] = store_media(self.media_items(result), self.output_path, stem=job_id)
-            for path in result["stored_paths"]:
-                self.log.info("Stored: %s", path)
-        if result.get("media_urls"):
-            ClipgenMediaLink.remember(self, result["media_urls"][0])
-        self._annotate_asset_events(context, result)
-        return result
-
-    def _annotate_asset_events(self, context: Context, result: dict[str, Any]) -> None:
-        """Put the job's id, model or format, cost and files on every outlet Asset's event."""
-        from airflow.sdk import Asset
-
-        extra = {key: result[key] for key in ASSET_EVENT_FIELDS if result.get(key) is not None}
-        for outlet in self.outlets:
-            if isinstance(outlet, Asset):
-                context["outlet_events"][outlet].extra.update(extra)
+    def _submitted(self, context: Context, job_id: str, state: JobState | None) -> dict[str, Any]:
+        """Submit-only: the job id, its status (``submitted`` when just sent) and what was asked for."""
+        summary = {
+            self.job_id_xcom_key: job_id,
+            "status": state.status if state is not None else "submitted",
+            **self.requested(),
+        }
+        annotate_asset_events(self, context, summary)
+        self.log.info(
+            "%s %s is %s; not waiting for it (wait_for_completion=False). A sensor can wait for it "
+            "and keep its media: its id is in this task's XCom %r.",
+            self.job_noun,
+            job_id,
+            summary["status"],
+            self.job_id_xcom_key,
+        )
+        return summary
 
     def _deadline(self) -> float | None:
-        limit = self.wait_timeout if self.wait_timeout is not None else self.execution_timeout
-        if limit is None:
-            return None
-        seconds = limit.total_seconds() if isinstance(limit, timedelta) else float(limit)
-        return time.time() + seconds
+        """The absolute end of this wait (None: unbounded on request), announced in the log."""
+        bound = wait_bound(self.wait_timeout, self.execution_timeout)
+        deadline = bound.deadline()
+        self.log.info(bound.describe(deadline))
+        return deadline
 
     def _submit_or_resume(self, context: Context) -> tuple[str, JobState | None]:
         """Return the job this try waits for, submitting only when no earlier try left one usable."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -18,12 +18,12 @@ from clipgen_provider.operators._ledger import JobLedger
 
 if TYPE_CHECKING:
     from clipgen_provider.hooks.clipia import ClipiaHook
-    from clipgen_provider.media import MediaItem
+    from clipgen_provider.results import ClipiaEstimate, ClipiaGenerateResult
     from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
     from clipgen_provider.webhooks.mailbox import MailboxRef
 
 
-def _log_warnings(log: Any, warnings: list[dict[str, Any]] | None) -> None:
+def _log_warnings(log: Any, warnings: Sequence[Mapping[str, Any]] | None) -> None:
     for warning in warnings or []:
         log.warning(
             "Clipia will not apply input %r (%s): %s",
@@ -79,6 +79,9 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         webhook is expected
     :param webhook_fallback_max_poll_interval: longest pause between safety-net status polls: how
         late, at most, a job whose delivery was lost is noticed
+    :param max_credits: the most this generation may cost: Clipia's estimate of ``inputs`` is read
+        first, and a higher one fails the task before anything is submitted (templated)
+    :param input: deprecated old name of ``inputs`` (warns; removed in the next release)
 
     Plus the options of :class:`~clipgen_provider.operators._job.ClipgenJobOperator`
     (``idempotency_key``, ``deferrable``, ``poll_interval``, ``wait_timeout``).
@@ -116,6 +119,11 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if wait_for_webhook and not self.wait_for_completion:
+            raise ClipgenConfigError(
+                "wait_for_webhook=True waits for the webhook, but wait_for_completion=False does not wait: "
+                "drop one of them (a sensor waiting for the request polls its status)."
+            )
         if wait_for_webhook and webhook_url:
             raise ClipgenConfigError(
                 "Give either webhook_url or wait_for_webhook=True: with wait_for_webhook the operator "
@@ -147,12 +155,14 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
 
         return ClipiaHook(self.clipia_conn_id)
 
-    def check_budget(self) -> None:
-        """Refuse, before anything is sent, a generation whose estimate exceeds ``max_credits``."""
+    def check_budget(self, inputs: dict[str, Any]) -> None:
+        """Refuse, before anything is sent, a generation of ``inputs`` whose estimate exceeds
+        ``max_credits``.
+        """
         if self.max_credits is None:
             return
         cap = float(self.max_credits)
-        credits = float(self.hook.estimate(self.model, self.inputs)["credits"])
+        credits = float(self.hook.estimate(self.model, inputs)["credits"])
         if credits > cap:
             raise ClipgenConfigError(
                 f"This {self.model} generation is estimated at {credits:g} credits, over "
@@ -161,19 +171,17 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
             )
         self.log.info("Estimated %g credits, within max_credits=%g.", credits, cap)
 
-    def media_items(self, result: dict[str, Any]) -> list[MediaItem]:
-        """Clipia declares each file's type and size: the copy is checked against both."""
-        from clipgen_provider.hooks.clipia import media_items
-
-        return media_items(result.get("output"))
+    def requested(self) -> dict[str, Any]:
+        return {"model": self.model}
 
     def submit_job(self, context: Context, idempotency_key: str) -> str:
-        self.check_budget()
+        inputs = self.public_inputs(context, idempotency_key)
+        self.check_budget(inputs)
         webhook_url = self.webhook_url
         if self.wait_for_webhook:
             webhook_url = self._webhook_url_for(context, idempotency_key)
         submitted = self.hook.submit(
-            self.model, self.inputs, webhook_url=webhook_url, idempotency_key=idempotency_key
+            self.model, inputs, webhook_url=webhook_url, idempotency_key=idempotency_key
         )
         _log_warnings(self.log, submitted.get("warnings"))
         self.log.info(
@@ -184,6 +192,36 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
             submitted.get("queue_position"),
         )
         return str(submitted["request_id"])
+
+    def public_inputs(self, context: Context, idempotency_key: str) -> dict[str, Any]:
+        """``inputs`` with every media input (``image_url`` …) a URL Clipia can fetch, checked before
+        anything is sent (see :func:`~clipgen_provider.file_inputs.public_inputs`).
+
+        A file on a store that can sign URLs is handed over as a signed URL. A signed URL differs
+        each time it is made, and Clipia refuses a known idempotency key with a different body, so
+        signed inputs are recorded in ``task_state_store`` for the idempotency key they are sent with:
+        a resubmit of that key (after a crash) sends the very same body and gets the same request
+        back, never a second charge. A new key (a retry after a failed job) signs afresh.
+        """
+        from clipgen_provider.file_inputs import SIGNED_URL_SECONDS, public_inputs
+        from clipgen_provider.operators.clipwise_base import once_per_task_instance
+
+        resolved = public_inputs(self.inputs)
+        if not resolved.signed:
+            return resolved.inputs
+
+        def signed() -> dict[str, Any]:
+            for label, stored in resolved.signed:
+                self.log.info(
+                    "Input %s: %s is given to Clipia as a URL signed for %d h.",
+                    label,
+                    stored,
+                    SIGNED_URL_SECONDS // 3600,
+                )
+            return resolved.inputs
+
+        identity = {"inputs": resolved.given, "idempotency_key": idempotency_key}
+        return once_per_task_instance(context, "clipia_signed_inputs", identity, signed, self.log)
 
     def read_job(self, job_id: str) -> JobState:
         from clipgen_provider.hooks.clipia import clipia_job_state
@@ -260,7 +298,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
             job_id=job_id, conn_id=self.clipia_conn_id, poll_interval=self.poll_interval, deadline=deadline
         )
 
-    def complete_job(self, context: Context, job_id: str) -> dict[str, Any]:
+    def complete_job(self, context: Context, job_id: str) -> ClipiaGenerateResult:
         from clipgen_provider.hooks.clipia import result_summary
 
         summary = result_summary(self.hook.get_result(job_id))
@@ -270,10 +308,9 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         return summary
 
     def describe_failure(self, job_id: str, event: dict[str, Any]) -> str:
-        error = self.hook.get_result(job_id).get("error")
-        if isinstance(error, dict):
-            return str(error.get("message") or error.get("code") or error)
-        return str(error or event.get("message"))
+        from clipgen_provider.outputs import failure_reason
+
+        return failure_reason(self.hook.get_result(job_id).get("error")) or str(event.get("message"))
 
     def on_job_timeout(self, job_id: str) -> None:
         self.log.warning(
@@ -296,6 +333,7 @@ class ClipiaEstimateOperator(BaseOperator):
     :param model: model slug (templated)
     :param inputs: the model's inputs (templated); ``input`` is its deprecated old name
     :param clipia_conn_id: the ``clipia`` connection
+    :param input: deprecated old name of ``inputs`` (warns; removed in the next release)
     """
 
     template_fields: Sequence[str] = ("model", "inputs", "clipia_conn_id")
@@ -316,12 +354,14 @@ class ClipiaEstimateOperator(BaseOperator):
         self.inputs = model_inputs(inputs, input)
         self.clipia_conn_id = clipia_conn_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> ClipiaEstimate:
         """Ask Clipia for the estimate and log it."""
+        from clipgen_provider.file_inputs import public_inputs
         from clipgen_provider.hooks.clipia import ClipiaHook
 
         with fail_fast_on_permanent_errors():
-            estimate = ClipiaHook(self.clipia_conn_id).estimate(self.model, self.inputs)
+            inputs = public_inputs(self.inputs).inputs  # files made URLs Clipia can fetch, as on submit
+            estimate = ClipiaHook(self.clipia_conn_id).estimate(self.model, inputs)
         _log_warnings(self.log, estimate.get("warnings"))
         self.log.info("A %s generation of this input would cost %s credits.", self.model, estimate["credits"])
         return estimate

@@ -24,6 +24,7 @@ from clipgen_provider.operators.clipwise_assets import (
 from clipgen_provider.operators.clipwise_base import ClipwiseHookMixin, once_per_task_instance
 
 if TYPE_CHECKING:
+    from clipgen_provider.results import ClipwiseExtractUrlResult, ClipwiseGenerationResult
     from clipgen_provider.triggers.clipwise import ClipwiseExtractUrlTrigger, ClipwiseGenerationTrigger
 
 __all__ = [
@@ -57,12 +58,14 @@ class ClipwiseGenerateOperator(ClipwiseHookMixin, ClipgenJobOperator):
 
     Before anything is uploaded or generated, the format is read from the catalog and ``inputs`` is
     checked against its required inputs: an unknown format, or every missing input, fails the task
-    at once (no retry). Local files given for file parameters (``video``, ``image``,
-    ``product_image``, ``reference_image``, ``product_images``, ...) are then uploaded and replaced
-    by their ids; the resolved inputs are recorded in ``task_state_store``, so a retry neither
-    uploads again nor changes the body its idempotency key was first sent with. The submit carries
-    an idempotency key tied to the task instance; the ``generation_id`` is pushed to XCom before
-    waiting; the wait runs in the triggerer
+    at once (no retry), as does a file parameter (``video``, ``image``, ``product_image``,
+    ``reference_image``, ``product_images``, ...) whose value names no id, http(s) URL or existing
+    file. Files (local paths, ``file://`` and object-store URLs, ``ObjectStoragePath``, http(s) media
+    URLs: an earlier task's ``stored_paths`` or ``media_urls`` as they are) are then uploaded,
+    streamed, and replaced by their ids; the resolved inputs are recorded in ``task_state_store``,
+    so a retry neither uploads again nor changes the body its idempotency key was first sent with.
+    The submit carries an idempotency key tied to the task instance; the ``generation_id`` is
+    pushed to XCom before waiting; the wait runs in the triggerer
     (:class:`~clipgen_provider.triggers.clipwise.ClipwiseGenerationTrigger`) or, with
     ``deferrable=False``, on the worker.
 
@@ -173,13 +176,16 @@ class ClipwiseGenerateOperator(ClipwiseHookMixin, ClipgenJobOperator):
             )
 
     def submit_job(self, context: Context, idempotency_key: str) -> str:
+        from clipgen_provider.hooks.clipwise_uploads import UploadPlan
+
         inputs = self.generation_inputs()
+        plan = UploadPlan.of(self.format, inputs)  # every file input checked before anything is sent
         self.check_inputs(inputs)
         resolved = once_per_task_instance(
             context,
             "clipwise_generation_inputs",
-            {"format": self.format, "inputs": inputs},
-            lambda: self.hook.prepare_generation_params(self.format, inputs),
+            {"format": self.format, "inputs": plan.params},
+            lambda: self.hook.prepare_generation_params(self.format, plan.params),
             self.log,
         )
         generation = self.hook.create_generation(self.format, idempotency_key=idempotency_key, **resolved)
@@ -204,7 +210,7 @@ class ClipwiseGenerateOperator(ClipwiseHookMixin, ClipgenJobOperator):
             job_id=job_id, conn_id=self.clipwise_conn_id, poll_interval=self.poll_interval, deadline=deadline
         )
 
-    def complete_job(self, context: Context, job_id: str) -> dict[str, Any]:
+    def complete_job(self, context: Context, job_id: str) -> ClipwiseGenerationResult:
         from clipgen_provider.operators.clipwise_results import generation_summary
 
         summary = generation_summary(self.hook.get_generation(job_id))
@@ -213,8 +219,13 @@ class ClipwiseGenerateOperator(ClipwiseHookMixin, ClipgenJobOperator):
             self.log.info("Media: %s", url)
         return summary
 
+    def requested(self) -> dict[str, Any]:
+        return {"format": self.format}
+
     def describe_failure(self, job_id: str, event: dict[str, Any]) -> str:
-        return self.read_job(job_id).error or str(event.get("message"))
+        from clipgen_provider.outputs import failure_reason
+
+        return failure_reason(self.hook.get_generation(job_id).get("error")) or str(event.get("message"))
 
     def on_job_timeout(self, job_id: str) -> str | None:
         """The wait timed out: cancel the generation if it can still stop."""
@@ -282,6 +293,9 @@ class ClipwiseExtractUrlOperator(ClipwiseHookMixin, ClipgenJobOperator):
         self.url = url
         self.clipwise_conn_id = clipwise_conn_id
 
+    def requested(self) -> dict[str, Any]:
+        return {"source_url": self.url}
+
     def submit_job(self, context: Context, idempotency_key: str) -> str:
         started = self.hook.start_extract_url(self.url)
         self.log.info("Started Clipwise URL extraction %s of %s.", started["task_id"], self.url)
@@ -299,7 +313,7 @@ class ClipwiseExtractUrlOperator(ClipwiseHookMixin, ClipgenJobOperator):
             job_id=job_id, conn_id=self.clipwise_conn_id, poll_interval=self.poll_interval, deadline=deadline
         )
 
-    def complete_job(self, context: Context, job_id: str) -> dict[str, Any]:
+    def complete_job(self, context: Context, job_id: str) -> ClipwiseExtractUrlResult:
         answer = self.hook.get_extract_url(job_id)
         video_url = answer.get("video_url")
         self.log.info("Clipwise URL extraction %s ready: %s", job_id, video_url)

@@ -11,8 +11,7 @@ gone" as done. Permanent API errors fail the task at once; transient ones let Ai
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, Context
 
@@ -20,16 +19,28 @@ from clipgen_provider.exceptions import ClipgenConfigError, ClipwiseApiError
 from clipgen_provider.operators._job import fail_fast_on_permanent_errors
 from clipgen_provider.operators.clipwise_base import ClipwiseHookMixin, once_per_task_instance
 
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+    from clipgen_provider.file_inputs import FileSource
+    from clipgen_provider.results import (
+        ClipwiseDeleteResult,
+        ClipwiseProductResult,
+        ClipwiseResourceResult,
+        ClipwiseVoiceResult,
+    )
+
 _UI_COLOR = "#e6f6ff"
 
 
-def _local_file(path: str, param: str) -> Path:
-    """``path`` as an existing regular file, or a config error naming ``param``."""
-    from clipgen_provider.hooks.clipwise_uploads import existing_file
+def _file_to_upload(value: Any, param: str) -> FileSource:
+    """The file ``value`` names, checked before anything is sent: a local path, a ``file://``,
+    object-store or http(s) URL, an ``ObjectStoragePath``, or a list of one of them
+    (see :mod:`clipgen_provider.file_inputs`).
+    """
+    from clipgen_provider.file_inputs import readable_file
 
-    if not path:
-        raise ClipgenConfigError(f"{param} is empty: pass the path of a local file to upload.")
-    return existing_file(path, param)
+    return readable_file(param, value)
 
 
 def _new_id(answer: dict[str, Any], what: str) -> str:
@@ -48,15 +59,18 @@ def _record(answer: dict[str, Any], envelope: str) -> dict[str, Any]:
 
 
 class ClipwiseUploadOperator(ClipwiseHookMixin, BaseOperator):
-    """Upload a local file to Clipwise and return its id.
+    """Upload a file to Clipwise and return its id.
 
     Without ``resource_type`` the file becomes a generic upload (``POST uploads/``, for source
     videos, images and audio of one-off generations); with it, a reusable resource of that type
     (``POST resources/{type}/upload/``: ``product_images``, ``reference_ads``, ``background_music``,
-    ``overlays``, ``avatars``, ...). The file is streamed. Returns the new id (``upl_…`` or
-    ``res_…``), ready for a generation's inputs or ``ClipwiseCreateProductOperator(images=...)``.
+    ``overlays``, ``avatars``, ...). The file is streamed (an http(s) URL is downloaded to a temporary
+    file first). Returns the new id (``upl_…`` or ``res_…``), ready for a generation's inputs or
+    ``ClipwiseCreateProductOperator(images=...)``.
 
-    :param file_path: the local file (templated)
+    :param file_path: the file: a local path, a ``file://``, ``s3://`` (any URL Airflow can open) or
+        http(s) URL, an ``ObjectStoragePath``, or a list of one, e.g. an earlier task's
+        ``stored_paths`` (templated)
     :param purpose: generic uploads only: ``image``, ``video``, ``audio``, ``document``, ``other``
     :param resource_type: upload as a resource of this type instead (templated)
     :param metadata: extra form fields, e.g. ``{"product_type": "skincare"}`` or
@@ -71,7 +85,7 @@ class ClipwiseUploadOperator(ClipwiseHookMixin, BaseOperator):
     def __init__(
         self,
         *,
-        file_path: str,
+        file_path: str | ObjectStoragePath | list[Any],
         purpose: str = "image",
         resource_type: str | None = None,
         metadata: dict[str, Any] | None = None,
@@ -88,39 +102,42 @@ class ClipwiseUploadOperator(ClipwiseHookMixin, BaseOperator):
     def execute(self, context: Context) -> str:
         """Upload the file once per task instance; return its id."""
         with fail_fast_on_permanent_errors():
-            path = _local_file(self.file_path, "file_path")
+            source = _file_to_upload(self.file_path, "file_path")
             target = (
                 {"resource_type": self.resource_type} if self.resource_type else {"purpose": self.purpose}
             )
             return once_per_task_instance(
                 context,
                 "clipwise_upload",
-                {"file": str(path.resolve()), **target, "metadata": self.metadata},
-                lambda: self._upload(path),
+                {"file": source.key, **target, "metadata": self.metadata},
+                lambda: self._upload(source),
                 self.log,
             )
 
-    def _upload(self, path: Path) -> str:
+    def _upload(self, source: FileSource) -> str:
         if self.resource_type:
-            answer = self.hook.upload_resource(self.resource_type, path, **self.metadata)
+            answer = self.hook.upload_resource(self.resource_type, source, **self.metadata)
             where = f"resource of type {self.resource_type}"
         else:
-            answer = self.hook.upload_file(path, self.purpose, **self.metadata)
+            answer = self.hook.upload_file(source, self.purpose, **self.metadata)
             where = f"upload ({self.purpose})"
         asset_id = _new_id(answer, f"the {where}")
-        self.log.info("Uploaded %s to Clipwise as %s %s.", path, where, asset_id)
+        self.log.info("Uploaded %s to Clipwise as %s %s.", source, where, asset_id)
         return asset_id
 
 
 class ClipwiseCreateProductOperator(ClipwiseHookMixin, BaseOperator):
     """Create a Clipwise product (what ``static_ad`` and product videos take as ``product_id``).
 
-    ``images`` may mix upload ids and local image files; local files are uploaded first (as image
-    uploads), and recorded, so a retry does not upload them again. Returns
+    ``images`` may mix upload ids and image files (local paths, ``file://``, object-store or http(s)
+    URLs, ``ObjectStoragePath``: e.g. an earlier task's ``stored_paths`` or ``media_urls`` as they
+    are); every one is checked before anything is sent, then the files are uploaded (as image
+    uploads, streamed), and recorded, so a retry does not upload them again. Returns
     ``{"product_id", "product"}``.
 
     :param name: product name (templated)
-    :param images: upload or product-image ids and/or local image paths (templated)
+    :param images: upload or product-image ids and/or image files; a single value is one image
+        (templated)
     :param url: product page URL (templated)
     :param product_type: category, e.g. ``skincare`` (templated)
     :param description: product description (templated)
@@ -144,7 +161,7 @@ class ClipwiseCreateProductOperator(ClipwiseHookMixin, BaseOperator):
         self,
         *,
         name: str,
-        images: list[str] | str | None = None,
+        images: list[Any] | str | ObjectStoragePath | None = None,
         url: str | None = None,
         product_type: str | None = None,
         description: str | None = None,
@@ -161,14 +178,16 @@ class ClipwiseCreateProductOperator(ClipwiseHookMixin, BaseOperator):
         self.metadata = metadata or {}
         self.clipwise_conn_id = clipwise_conn_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> ClipwiseProductResult:
         """Upload local images, then create the product, each at most once per task instance."""
-        images = [self.images] if isinstance(self.images, str) else list(self.images or [])
+        from clipgen_provider.file_inputs import is_file_list
+
+        images = list(self.images) if is_file_list(self.images) else [self.images] if self.images else []
         with fail_fast_on_permanent_errors():
             if not self.name or not str(self.name).strip():
                 raise ClipgenConfigError("name is empty: a Clipwise product needs a name.")
-            # the rule of the generation parameter ``images``: local files go to uploads/ (purpose
-            # image), ids pass through; every path is checked before the first upload
+            # the rule of the generation parameter ``images``: files go to uploads/ (purpose image),
+            # ids pass through; every value is checked before the first upload
             image_ids = once_per_task_instance(
                 context,
                 "clipwise_product_images",
@@ -188,7 +207,7 @@ class ClipwiseCreateProductOperator(ClipwiseHookMixin, BaseOperator):
                 context, "clipwise_product", fields, lambda: self._create(fields), self.log
             )
 
-    def _create(self, fields: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, fields: dict[str, Any]) -> ClipwiseProductResult:
         answer = self.hook.create_product(**fields)
         product_id = _new_id(answer, "the product")
         self.log.info("Created Clipwise product %s (%s).", product_id, self.name)
@@ -225,7 +244,7 @@ class ClipwiseGenerateResourceOperator(ClipwiseHookMixin, BaseOperator):
         self.metadata = metadata or {}
         self.clipwise_conn_id = clipwise_conn_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> ClipwiseResourceResult:
         """Generate the resource once per task instance."""
         with fail_fast_on_permanent_errors():
             inputs = {"resource_type": self.resource_type, "prompt": self.prompt, **self.metadata}
@@ -233,7 +252,7 @@ class ClipwiseGenerateResourceOperator(ClipwiseHookMixin, BaseOperator):
                 context, "clipwise_generated_resource", inputs, self._generate, self.log
             )
 
-    def _generate(self) -> dict[str, Any]:
+    def _generate(self) -> ClipwiseResourceResult:
         answer = self.hook.generate_resource(self.resource_type, self.prompt, **self.metadata)
         resource_id = _new_id(answer, f"the {self.resource_type} resource")
         self.log.info("Generated Clipwise %s resource %s.", self.resource_type, resource_id)
@@ -245,7 +264,9 @@ class ClipwiseCloneVoiceOperator(ClipwiseHookMixin, BaseOperator):
 
     Returns ``{"voice_id", "voice"}``; a retry with the same inputs reuses the voice.
 
-    :param file_path: the local recording, e.g. a WAV or MP3 (templated)
+    :param file_path: the recording, e.g. a WAV or MP3: a local path, a ``file://``, ``s3://`` (any
+        URL Airflow can open) or http(s) URL, an ``ObjectStoragePath``, or a list of one, e.g. an
+        earlier task's ``stored_paths`` (templated)
     :param name: the voice's name (templated)
     :param language: its language, e.g. ``en`` (templated)
     :param description: a description (templated)
@@ -258,7 +279,7 @@ class ClipwiseCloneVoiceOperator(ClipwiseHookMixin, BaseOperator):
     def __init__(
         self,
         *,
-        file_path: str,
+        file_path: str | ObjectStoragePath | list[Any],
         name: str,
         language: str | None = None,
         description: str | None = None,
@@ -272,24 +293,26 @@ class ClipwiseCloneVoiceOperator(ClipwiseHookMixin, BaseOperator):
         self.description = description
         self.clipwise_conn_id = clipwise_conn_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> ClipwiseVoiceResult:
         """Clone the voice once per task instance."""
         with fail_fast_on_permanent_errors():
-            path = _local_file(self.file_path, "file_path")
+            source = _file_to_upload(self.file_path, "file_path")
             inputs = {
-                "file": str(path.resolve()),
+                "file": source.key,
                 "name": self.name,
                 "language": self.language,
                 "description": self.description,
             }
             return once_per_task_instance(
-                context, "clipwise_voice", inputs, lambda: self._clone(path), self.log
+                context, "clipwise_voice", inputs, lambda: self._clone(source), self.log
             )
 
-    def _clone(self, path: Path) -> dict[str, Any]:
-        answer = self.hook.clone_voice(path, self.name, language=self.language, description=self.description)
+    def _clone(self, source: FileSource) -> ClipwiseVoiceResult:
+        answer = self.hook.clone_voice(
+            source, self.name, language=self.language, description=self.description
+        )
         voice_id = _new_id(answer, "the voice")
-        self.log.info("Cloned Clipwise voice %s (%s) from %s.", voice_id, self.name, path)
+        self.log.info("Cloned Clipwise voice %s (%s) from %s.", voice_id, self.name, source)
         return {"voice_id": voice_id, "voice": _record(answer, "resource")}
 
 
@@ -326,9 +349,13 @@ class ClipwiseDeleteOperator(ClipwiseHookMixin, BaseOperator):
         self.missing_ok = missing_ok
         self.clipwise_conn_id = clipwise_conn_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> ClipwiseDeleteResult:
         """Delete the asset; "not found" is done when ``missing_ok``."""
-        outcome = {"resource_type": self.resource_type, "asset_id": self.asset_id, "deleted": True}
+        outcome: ClipwiseDeleteResult = {
+            "resource_type": self.resource_type,
+            "asset_id": self.asset_id,
+            "deleted": True,
+        }
         with fail_fast_on_permanent_errors():
             # "None" is what a template pulling a missing XCom renders to: never report it "gone"
             if not self.asset_id or not str(self.asset_id).strip() or self.asset_id == "None":

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from clipgen_provider.results import ClipwiseGenerationResult
+
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def generation_summary(generation: Mapping[str, Any]) -> dict[str, Any]:
+def generation_summary(generation: Mapping[str, Any]) -> ClipwiseGenerationResult:
     """What a finished generation produced, as ``{generation_id, format, mode, status, outputs,
     video_url, result_url, transcript, generated_media_id, media_urls}``.
 
@@ -24,10 +26,10 @@ def generation_summary(generation: Mapping[str, Any]) -> dict[str, Any]:
     result_urls = result.get("urls") or ([result["url"]] if result.get("url") else [])
     media_urls = [url for url in (outputs.get("video_url"), *result_urls) if url]
     return {
-        "generation_id": generation.get("id"),
+        "generation_id": generation.get("id", ""),
         "format": generation.get("format"),
         "mode": generation.get("mode"),
-        "status": generation.get("status"),
+        "status": generation.get("status", ""),
         "outputs": dict(outputs),
         "video_url": outputs.get("video_url"),
         "result_url": result.get("url"),

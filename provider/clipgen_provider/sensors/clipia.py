@@ -1,48 +1,47 @@
-"""Sensor that waits for a Clipia request submitted elsewhere to finish."""
+"""Sensor that waits for a Clipia request submitted elsewhere to finish, and keeps its media."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
-
-from clipgen_provider.operators._job import fail_fast_on_permanent_errors
+from clipgen_provider.jobs import JobState
+from clipgen_provider.sensors._job import ClipgenJobSensor
 
 if TYPE_CHECKING:
     from clipgen_provider.hooks.clipia import ClipiaHook
+    from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
 
 
-class ClipiaRequestSensor(BaseSensorOperator):
+class ClipiaRequestSensor(ClipgenJobSensor):
     """Wait until a Clipia request is terminal; return its result digest, fail if it FAILED/CANCELED.
 
-    It only reads: it never submits or pays. With ``deferrable=True`` the wait runs in the
-    triggerer (:class:`~clipgen_provider.triggers.clipia.ClipiaRequestTrigger`), polling every
-    ``poke_interval`` seconds until ``timeout``.
+    Made for "submit here, sense there": a ``ClipiaGenerateOperator(wait_for_completion=False)``
+    (or any other system) submits, this sensor waits, copies the media to ``output_path`` and
+    announces them on its outlet Assets, exactly as the generate operator would have. It only
+    reads: it never submits or pays. With ``deferrable=True`` the wait runs in the triggerer
+    (:class:`~clipgen_provider.triggers.clipia.ClipiaRequestTrigger`), polling every
+    ``poke_interval`` seconds (doubling with ``exponential_backoff``) until ``timeout``, with
+    ``soft_fail`` and the other sensor options behaving as they do when poking. A failed
+    request fails the task with Clipia's message and code, or skips it with ``soft_fail=True``.
 
-    :param request_id: the request to wait for (templated, e.g. from an XCom)
+    Returns ``{request_id, status, model, output, cost, media_urls, created_at, completed_at}``,
+    plus ``stored_paths`` with ``output_path``.
+
+    :param request_id: the request to wait for (templated, e.g. from an XCom or an Asset event)
     :param clipia_conn_id: the ``clipia`` connection
     """
 
-    template_fields: Sequence[str] = ("request_id", "clipia_conn_id")
+    template_fields: Sequence[str] = ("request_id", "output_path", "clipia_conn_id")
     ui_color = "#e8d7ff"
 
-    def __init__(
-        self,
-        *,
-        request_id: str,
-        clipia_conn_id: str = "clipia_default",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        **kwargs: Any,
-    ) -> None:
+    job_noun: ClassVar[str] = "Clipia request"
+
+    def __init__(self, *, request_id: str, clipia_conn_id: str = "clipia_default", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.request_id = request_id
         self.clipia_conn_id = clipia_conn_id
-        self.deferrable = deferrable
 
     @cached_property
     def hook(self) -> ClipiaHook:
@@ -51,57 +50,29 @@ class ClipiaRequestSensor(BaseSensorOperator):
 
         return ClipiaHook(self.clipia_conn_id)
 
-    def poke(self, context: Context) -> bool | PokeReturnValue:
-        """One status read; on COMPLETED, the result digest becomes the XCom value."""
-        from clipgen_provider.hooks.clipia import clipia_job_state, result_summary
+    @property
+    def job_id(self) -> str:
+        return str(self.request_id)
 
-        with fail_fast_on_permanent_errors():
-            state = clipia_job_state(self.hook.get_status(self.request_id))
-            self.log.info("Clipia request %s: %s", self.request_id, state.describe())
-            if not state.terminal:
-                return False
-            result = self.hook.get_result(self.request_id)
-        if not state.succeeded:
-            raise AirflowFailException(
-                f"Clipia request {self.request_id} ended {state.status}: {result.get('error')}"
-            )
-        return PokeReturnValue(is_done=True, xcom_value=result_summary(result))
+    def read_job(self) -> tuple[JobState, Mapping[str, Any] | None]:
+        """The status; once terminal, also the result (it holds the outputs, or Clipia's error)."""
+        from clipgen_provider.hooks.clipia import clipia_job_state
 
-    def execute(self, context: Context) -> Any:
-        """Poke once; if not done and deferrable, hand the wait to the triggerer."""
-        if not self.deferrable:
-            return super().execute(context)
-        done = self.poke(context)
-        if isinstance(done, PokeReturnValue):
-            return done.xcom_value
+        state = clipia_job_state(self.hook.get_status(self.job_id))
+        return state, self.hook.get_result(self.job_id) if state.terminal else None
+
+    def summarize(self, answer: Mapping[str, Any]) -> dict[str, Any]:
+        from clipgen_provider.hooks.clipia import result_summary
+
+        return dict(result_summary(dict(answer)))
+
+    def make_trigger(self, deadline: float, max_poll_interval: float | None) -> ClipiaRequestTrigger:
         from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
 
-        timeout = self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else float(self.timeout)
-        poke_interval = (
-            self.poke_interval.total_seconds()
-            if isinstance(self.poke_interval, timedelta)
-            else float(self.poke_interval)
+        return ClipiaRequestTrigger(
+            job_id=self.job_id,
+            conn_id=self.clipia_conn_id,
+            poll_interval=self.poke_interval,
+            deadline=deadline,
+            max_poll_interval=max_poll_interval,
         )
-        self.defer(
-            trigger=ClipiaRequestTrigger(
-                job_id=self.request_id,
-                conn_id=self.clipia_conn_id,
-                poll_interval=poke_interval,
-                deadline=time.time() + timeout,
-            ),
-            method_name="execute_complete",
-        )
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger: the result digest, or the reason the wait failed."""
-        status = (event or {}).get("status")
-        if status == "timeout":
-            raise AirflowSensorTimeout(
-                f"Clipia request {self.request_id} did not finish within {self.timeout}"
-            )
-        if status == "error":
-            raise AirflowException(str((event or {}).get("message")))
-        done = self.poke(context)
-        if not isinstance(done, PokeReturnValue):
-            raise AirflowException(f"Clipia request {self.request_id}: unexpected trigger event {event!r}")
-        return done.xcom_value

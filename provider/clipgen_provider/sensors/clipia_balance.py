@@ -28,6 +28,9 @@ class ClipiaBalanceSensor(BaseSensorOperator):
     :param min_credits: the least balance the run needs (templated)
     :param wait: wait for a top-up instead of failing at once
     :param clipia_conn_id: the ``clipia`` connection
+    :param deferrable: with ``wait=True``, wait for the top-up in the triggerer
+        (:class:`~clipgen_provider.triggers.clipia_balance.ClipiaBalanceTrigger`) instead of on a
+        worker; default: Airflow's ``[operators] default_deferrable``
     """
 
     template_fields: Sequence[str] = ("min_credits", "clipia_conn_id")

@@ -1,103 +1,75 @@
-"""Sensor that waits for a Clipwise generation started elsewhere to finish."""
+"""Sensor that waits for a Clipwise generation started elsewhere to finish, and keeps its media."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
-
-from clipgen_provider.operators._job import fail_fast_on_permanent_errors
+from clipgen_provider.jobs import JobState
 from clipgen_provider.operators.clipwise_base import ClipwiseHookMixin
+from clipgen_provider.sensors._job import ClipgenJobSensor
+
+if TYPE_CHECKING:
+    from clipgen_provider.triggers.clipwise import ClipwiseGenerationTrigger
 
 
-def _seconds(value: timedelta | float) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class ClipwiseGenerationSensor(ClipwiseHookMixin, BaseSensorOperator):
+class ClipwiseGenerationSensor(ClipwiseHookMixin, ClipgenJobSensor):
     """Wait until a Clipwise generation is terminal; return its outputs, fail if it failed or was
     cancelled.
 
-    It only reads: it never starts, pays for, or cancels anything (killing the sensor leaves the
-    generation running). With ``deferrable=True`` the wait runs in the triggerer
+    Made for "submit here, sense there": a ``ClipwiseGenerateOperator(wait_for_completion=False)``
+    (or the Clipwise CLI, or another system) starts the generation, this sensor waits, copies the
+    media to ``output_path`` and announces them on its outlet Assets, exactly as the generate
+    operator would have. It only reads: it never starts, pays for, or cancels anything (killing the
+    sensor leaves the generation running). With ``deferrable=True`` the wait runs in the triggerer
     (:class:`~clipgen_provider.triggers.clipwise.ClipwiseGenerationTrigger`), polling every
-    ``poke_interval`` seconds until ``timeout``. Returns the same digest as
-    :class:`~clipgen_provider.operators.clipwise.ClipwiseGenerateOperator`.
+    ``poke_interval`` seconds (doubling with ``exponential_backoff``) until ``timeout``, with
+    ``soft_fail`` and the other sensor options behaving as they do when poking. A failed
+    generation fails the task with Clipwise's message and code, or skips it with ``soft_fail=True``.
+
+    Returns the same digest as :class:`~clipgen_provider.operators.clipwise.ClipwiseGenerateOperator`,
+    plus ``stored_paths`` with ``output_path``.
 
     :param generation_id: the generation to wait for, e.g. ``gen_…`` (templated)
     :param clipwise_conn_id: the ``clipwise`` connection
     """
 
-    template_fields: Sequence[str] = ("generation_id", "clipwise_conn_id")
+    template_fields: Sequence[str] = ("generation_id", "output_path", "clipwise_conn_id")
     ui_color = "#d7f0ff"
 
+    job_noun: ClassVar[str] = "Clipwise generation"
+
     def __init__(
-        self,
-        *,
-        generation_id: str,
-        clipwise_conn_id: str = "clipwise_default",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        **kwargs: Any,
+        self, *, generation_id: str, clipwise_conn_id: str = "clipwise_default", **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.generation_id = generation_id
         self.clipwise_conn_id = clipwise_conn_id
-        self.deferrable = deferrable
 
-    def poke(self, context: Context) -> bool | PokeReturnValue:
-        """One read; once completed, the generation's digest becomes the XCom value."""
+    @property
+    def job_id(self) -> str:
+        return str(self.generation_id)
+
+    def read_job(self) -> tuple[JobState, Mapping[str, Any] | None]:
+        """One read of the generation: its state, its outputs or its error."""
         from clipgen_provider.hooks.clipwise import clipwise_job_state
+
+        generation = self.hook.get_generation(self.job_id)
+        return clipwise_job_state(generation), generation
+
+    def summarize(self, answer: Mapping[str, Any]) -> dict[str, Any]:
         from clipgen_provider.operators.clipwise_results import generation_summary
 
-        with fail_fast_on_permanent_errors():
-            generation = self.hook.get_generation(self.generation_id)
-        state = clipwise_job_state(generation)
-        self.log.info("Clipwise generation %s: %s", self.generation_id, state.describe())
-        if not state.terminal:
-            return False
-        if not state.succeeded:
-            reason = state.error or "no reason given"
-            raise AirflowFailException(
-                f"Clipwise generation {self.generation_id} ended {state.status}: {reason}"
-            )
-        return PokeReturnValue(is_done=True, xcom_value=generation_summary(generation))
+        return dict(generation_summary(answer))
 
-    def execute(self, context: Context) -> Any:
-        """Poke once; if not done and deferrable, hand the wait to the triggerer."""
-        if not self.deferrable:
-            return super().execute(context)
-        done = self.poke(context)
-        if isinstance(done, PokeReturnValue):
-            return done.xcom_value
+    def make_trigger(self, deadline: float, max_poll_interval: float | None) -> ClipwiseGenerationTrigger:
         from clipgen_provider.triggers.clipwise import ClipwiseGenerationTrigger
 
-        self.defer(
-            trigger=ClipwiseGenerationTrigger(
-                job_id=self.generation_id,
-                conn_id=self.clipwise_conn_id,
-                poll_interval=_seconds(self.poke_interval),
-                deadline=time.time() + _seconds(self.timeout),
-                cancel_on_kill=False,
-            ),
-            method_name="execute_complete",
+        return ClipwiseGenerationTrigger(
+            job_id=self.job_id,
+            conn_id=self.clipwise_conn_id,
+            poll_interval=self.poke_interval,
+            deadline=deadline,
+            max_poll_interval=max_poll_interval,
+            cancel_on_kill=False,
         )
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger: the digest, or why the wait failed."""
-        status = (event or {}).get("status")
-        if status == "timeout":
-            raise AirflowSensorTimeout(
-                f"Clipwise generation {self.generation_id} did not finish within {self.timeout}"
-            )
-        if status == "error":
-            raise AirflowException(str((event or {}).get("message")))
-        done = self.poke(context)
-        if not isinstance(done, PokeReturnValue):
-            raise AirflowException(
-                f"Clipwise generation {self.generation_id}: unexpected trigger event {event!r}"
-            )
-        return done.xcom_value

@@ -16,6 +16,12 @@ class ClipiaBalanceTrigger(BaseTrigger):
     """Poll ``GET /v1/account`` until the balance reaches ``min_credits`` or ``deadline`` passes.
 
     Yields ``{"status": "success" | "timeout" | "error", "balance", "message"}``.
+
+    :param conn_id: the ``clipia`` connection
+    :param min_credits: the balance to wait for
+    :param poll_interval: seconds between balance reads
+    :param deadline: absolute UNIX time after which a ``timeout`` event is sent (None: no limit)
+    :param max_consecutive_errors: transient failures in a row tolerated before an ``error`` event
     """
 
     def __init__(

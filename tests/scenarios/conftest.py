@@ -1,0 +1,69 @@
+"""Fixtures of the scenario suite: one sandbox and one migrated Airflow database for the session,
+a fresh world per scenario, and an S3-compatible store on loopback for the object-store hand-off.
+
+Each scenario runs its DAGs with the real ``airflow dags test`` CLI in a child process, so the
+test process never imports Airflow; ``airflow db migrate`` runs once and each scenario starts from
+a copy of that database.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clipgen_provider.sandbox.server import SandboxServer
+from tests.scenarios.harness import AIRFLOW, Scenario, airflow_env
+
+#: sandbox job timings: short, yet every job is seen queued and running by a 0.2 s poll
+QUEUE_SECONDS = 0.2
+RUN_SECONDS = 0.4
+S3_REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def scenario_sandbox() -> Iterator[SandboxServer]:
+    """Both APIs on a free loopback port, with fast jobs."""
+    with SandboxServer("--queue-seconds", str(QUEUE_SECONDS), "--run-seconds", str(RUN_SECONDS)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A metadata database after ``airflow db migrate``, made once and copied into every scenario."""
+    home = tmp_path_factory.mktemp("airflow-template")
+    result = subprocess.run(
+        [AIRFLOW, "db", "migrate"], env=airflow_env(home), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return home / "airflow.db"
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, scenario_sandbox: SandboxServer, migrated_db: Path) -> Scenario:
+    """A fresh scenario: its own Airflow home (the migrated database copied in), keys and media folder."""
+    world = Scenario(root=tmp_path, sandbox=scenario_sandbox)
+    world.home.mkdir()
+    world.media_dir.mkdir()
+    shutil.copyfile(migrated_db, world.home / "airflow.db")
+    return world
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free loopback port (a thread of this process); its base URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        httpx.get(url, timeout=10.0)  # answers once serving: start() returns when the socket is bound
+        yield url
+    finally:
+        server.stop()
