@@ -91,7 +91,7 @@ def wait_bound(wait_timeout: timedelta | float | None, execution_timeout: timede
         return WaitBound(as_seconds(wait_timeout), "wait_timeout")
     if execution_timeout is not None:
         return WaitBound(as_seconds(execution_timeout), "the task's execution_timeout")
-    from airflow.sdk import conf
+    from airflow.providers.common.compat.sdk import conf
 
     seconds = conf.getfloat(CONFIG_SECTION, WAIT_TIMEOUT_OPTION, fallback=DEFAULT_WAIT_TIMEOUT_SECONDS)
     check_wait_timeout(seconds, f"[{CONFIG_SECTION}] {WAIT_TIMEOUT_OPTION}")

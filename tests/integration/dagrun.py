@@ -25,7 +25,8 @@ class RunOutcome:
 def load_dag(dag_id: str) -> Any:
     """The DAG ``dag_id`` from the configured bundles (examples and test scenarios)."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.airflow_compat import DagBag
 
     for bundle in DagBundlesManager().get_all_dag_bundles():
         bundle.initialize()

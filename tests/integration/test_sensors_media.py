@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from clipgen_provider.hooks.clipia import ClipiaHook
 from clipgen_provider.hooks.clipwise import ClipwiseHook

@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import (
+from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowTaskTimeout,
     TaskDeferred,
 )
+from airflow.sdk import PokeReturnValue
 
 from clipgen_provider.exceptions import ClipgenJobFailed, ClipwiseApiError
 from clipgen_provider.operators.clipwise import (

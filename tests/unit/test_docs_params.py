@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from airflow.sdk import BaseSensorOperator, conf
+from airflow.providers.common.compat.sdk import BaseSensorOperator, conf
 from scripts import param_tables as generator
 
 from clipgen_provider.operators._job import ClipgenJobOperator

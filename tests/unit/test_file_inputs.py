@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
 from airflow.sdk import ObjectStoragePath
-from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from clipgen_provider.exceptions import ClipgenConfigError
 from clipgen_provider.file_inputs import (

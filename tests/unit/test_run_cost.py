@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import DAG
-from airflow.sdk.exceptions import AirflowFailException
 
 from clipgen_provider.operators.clipia import ClipiaGenerateOperator
 from clipgen_provider.operators.clipwise import ClipwiseGenerateOperator

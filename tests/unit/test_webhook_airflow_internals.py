@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 
 from clipgen_provider.webhooks import _airflow_internals as db
+from tests.airflow_compat import decoded_next_kwargs, raw_xcom_set_kwargs
 
 DAG_ID = "clipgen_webhook_unit"
 TASK_ID = "wait"
 KEY = "clipia_webhook"
+RAW_XCOM = raw_xcom_set_kwargs()
 
 
 def _database_path() -> Path:
@@ -59,14 +61,15 @@ def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     )
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
     from airflow.utils.session import create_session
+
+    from tests.airflow_compat import bundle_dag_bag, sync_bag_to_db
 
     manager = DagBundlesManager()
     with create_session() as session:
         manager.sync_bundles_to_db(session=session)
     bundle = next(iter(manager.get_all_dag_bundles())).name  # the DAG row must name a known bundle
-    sync_bag_to_db(BundleDagBag(dag_folder=str(folder), bundle_path=folder, bundle_name=bundle), bundle, None)
+    sync_bag_to_db(bundle_dag_bag(folder, bundle), bundle, None)
     return _database_path()
 
 
@@ -124,8 +127,8 @@ def make_ti(airflow_db: Path) -> Callable[..., uuid.UUID]:
                     task_id=ti.task_id,
                     run_id=ti.run_id,
                     map_index=ti.map_index,
-                    serialize=False,
                     session=session,
+                    **RAW_XCOM,
                 )
             return ti.id
 
@@ -240,8 +243,6 @@ def test_deferred_since_is_when_the_trigger_was_created(make_ti) -> None:
 
 
 def test_resume_if_deferred_schedules_the_task_with_the_event(make_ti) -> None:
-    from airflow.sdk.serde import deserialize
-
     ti_id = make_ti("deferred")
     assert ti_row(ti_id).trigger_id is not None
     payload = {"status": "success", "job_id": "req_1", "remote_status": "COMPLETED", "message": "m"}
@@ -251,7 +252,7 @@ def test_resume_if_deferred_schedules_the_task_with_the_event(make_ti) -> None:
     assert ti.state == "scheduled"
     assert ti.trigger_id is None
     assert ti.next_method == "execute_complete"
-    assert deserialize(ti.next_kwargs) == {"event": payload}
+    assert decoded_next_kwargs(ti.next_kwargs) == {"event": payload}
 
 
 @pytest.mark.parametrize("state", ["running", "success", "scheduled"])

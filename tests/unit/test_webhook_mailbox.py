@@ -99,18 +99,28 @@ def test_event_follows_the_provider_event_schema(status: str, event_status: str,
     assert "req_1" in event["message"]
 
 
-async def test_aread_returns_only_this_tries_mailbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow.sdk import BaseXCom
+@pytest.mark.parametrize("airflow_has_aget_one", [True, False], ids=["3.3", "before-3.3"])
+async def test_aread_returns_only_this_tries_mailbox(
+    monkeypatch: pytest.MonkeyPatch, airflow_has_aget_one: bool
+) -> None:
+    from airflow.sdk.bases.xcom import BaseXCom
 
     ref = mailbox.MailboxRef("dag", "task", "run", 3, TI).as_dict()
     stored: dict[str, Any] = {}
     asked: list[dict[str, Any]] = []
 
-    async def aget_one(**kwargs: Any) -> Any:
+    def get_one(**kwargs: Any) -> Any:
         asked.append(kwargs)
         return stored.get("value")
 
-    monkeypatch.setattr(BaseXCom, "aget_one", aget_one)
+    async def aget_one(**kwargs: Any) -> Any:
+        return get_one(**kwargs)
+
+    if airflow_has_aget_one:
+        monkeypatch.setattr(BaseXCom, "aget_one", aget_one, raising=False)
+    else:  # Airflow 3.1 and 3.2: only the sync read exists
+        monkeypatch.delattr(BaseXCom, "aget_one", raising=False)
+        monkeypatch.setattr(BaseXCom, "get_one", get_one)
     assert await mailbox.aread(ref) is None
     stored["value"] = mailbox.placeholder("an-earlier-try", "c")
     assert await mailbox.aread(ref) is None
@@ -128,7 +138,7 @@ async def test_aread_returns_only_this_tries_mailbox(monkeypatch: pytest.MonkeyP
 def test_push_placeholder_writes_through_base_xcom(monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from airflow.sdk import BaseXCom
+    from airflow.sdk.bases.xcom import BaseXCom
 
     written: list[tuple[Any, ...]] = []
     monkeypatch.setattr(BaseXCom, "set", lambda key, value, **where: written.append((key, value, where)))

@@ -59,7 +59,7 @@ def set_conn(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
 @pytest.fixture
 def timeline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     """Placeholder writes and submits, in the order they happened."""
-    from airflow.sdk import BaseXCom
+    from airflow.sdk.bases.xcom import BaseXCom
 
     events: list[tuple[str, Any]] = []
     monkeypatch.setattr(BaseXCom, "set", lambda key, value, **where: events.append(("mailbox", value)))
@@ -178,7 +178,7 @@ def test_without_wait_for_webhook_nothing_changes(timeline, api) -> None:
 
 
 def test_an_event_about_another_request_is_ignored_and_the_task_waits_again(timeline, api) -> None:
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow.providers.common.compat.sdk import TaskDeferred
 
     store = Store()
     ctx = context(store)

@@ -27,6 +27,7 @@ from clipgen_provider.webhooks import mailbox
 from clipgen_provider.webhooks.addressing import URL_PREFIX, delivery_path
 from clipgen_provider.webhooks.receiver import create_receiver_app
 from clipgen_provider.webhooks.signature import SIGNATURE_HEADER, sign
+from tests.airflow_compat import decoded_next_kwargs
 from tests.unit import test_webhook_airflow_internals as metadata_db
 from tests.unit.test_webhook_airflow_internals import start_next_try, ti_row
 
@@ -90,8 +91,6 @@ def stored(ti_id: uuid.UUID) -> dict[str, Any] | None:
 
 # -- accepted -------------------------------------------------------------------------------------
 async def test_delivery_to_a_deferred_task_is_stored_and_resumes_it(client, make_ti) -> None:
-    from airflow.sdk.serde import deserialize
-
     ti_id = make_ti("deferred", mailbox=waiting)
     assert await post(client, ti_id, delivery("req_ok")) == (200, {"result": "accepted"})
     box = stored(ti_id)
@@ -104,7 +103,7 @@ async def test_delivery_to_a_deferred_task_is_stored_and_resumes_it(client, make
     )
     ti = ti_row(ti_id)
     assert (ti.state, ti.trigger_id) == ("scheduled", None)
-    event = cast("dict[str, Any]", deserialize(ti.next_kwargs))["event"]
+    event = cast("dict[str, Any]", decoded_next_kwargs(ti.next_kwargs))["event"]
     assert (event["status"], event["job_id"], event["remote_status"], event["via"]) == (
         "success",
         "req_ok",
@@ -114,12 +113,10 @@ async def test_delivery_to_a_deferred_task_is_stored_and_resumes_it(client, make
 
 
 async def test_error_delivery_resumes_with_a_failed_event(client, make_ti) -> None:
-    from airflow.sdk.serde import deserialize
-
     ti_id = make_ti("deferred", mailbox=waiting)
     body = delivery("req_bad", "ERROR", error={"code": "generation_failed", "message": "the model gave up"})
     assert await post(client, ti_id, body) == (200, {"result": "accepted"})
-    event = cast("dict[str, Any]", deserialize(ti_row(ti_id).next_kwargs))["event"]
+    event = cast("dict[str, Any]", decoded_next_kwargs(ti_row(ti_id).next_kwargs))["event"]
     assert (event["status"], event["job_id"], event["remote_status"]) == ("failed", "req_bad", "ERROR")
     box = stored(ti_id)
     assert box is not None

@@ -21,8 +21,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator, Context, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowTaskTimeout
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowTaskTimeout,
+    BaseOperator,
+    Context,
+    conf,
+)
 
 from clipgen_provider.exceptions import ClipgenApiError, ClipgenConfigError, ClipgenJobFailed
 from clipgen_provider.jobs import EVENT_STATUSES, JobState

@@ -17,11 +17,17 @@ _NEVER_EXPIRE: Any = None
 
 
 def _never_expire() -> Any:
-    """``NEVER_EXPIRE`` from the Task SDK, imported when first needed (keeps DAG parsing light)."""
+    """``NEVER_EXPIRE`` from the Task SDK, imported when first needed (keeps DAG parsing light).
+
+    Airflow before 3.3 has neither ``task_state_store`` nor ``NEVER_EXPIRE``; a store handed in by
+    other means there (a test's) gets ``None``: no retention limit asked for.
+    """
     global _NEVER_EXPIRE
     if _NEVER_EXPIRE is None:
-        from airflow.sdk.execution_time.context import NEVER_EXPIRE
-
+        try:
+            from airflow.sdk.execution_time.context import NEVER_EXPIRE
+        except ImportError:
+            return None
         _NEVER_EXPIRE = NEVER_EXPIRE
     return _NEVER_EXPIRE
 

@@ -26,11 +26,17 @@ Used, and why:
   what the HITL route calls to resume a DEFERRED task at once: it stores the event in
   ``next_kwargs``, clears ``trigger_id`` and sets the state to SCHEDULED; the triggerer then
   drops the now-unused trigger and a later trigger event for it is a no-op.
+* ``XComModel.set``'s signature: only Airflow 3.1's lacks ``serialize``; 3.1 keeps each XCom
+  value as JSON text inside the JSON column, so this module decodes on read and encodes on write
+  there.
+* ``TaskInstance.id``'s column type: a UUID since Airflow 3.2, a 36-character string in 3.1.
 * ``sqlalchemy.exc.SQLAlchemyError``: any database failure, answered 503 so the sender retries.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +50,7 @@ from airflow.models.xcom import XComModel
 from airflow.triggers.base import TriggerEvent
 from airflow.utils.session import create_session
 from airflow.utils.state import TaskInstanceState
-from sqlalchemy import select, update
+from sqlalchemy import Uuid, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -65,6 +71,12 @@ __all__ = [
 ]
 
 
+#: Airflow 3.1 keys task instances by the text of their UUID, 3.2 and later by the UUID itself
+_TI_ID_IS_UUID = isinstance(TaskInstance.__table__.c.id.type, Uuid)
+#: Airflow 3.1 stores an XCom value as its JSON text; 3.2 and later store the value itself
+_XCOM_VALUE_IS_TEXT = "serialize" not in inspect.signature(XComModel.set).parameters
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """One metadata-database transaction: committed when the block ends, rolled back on error."""
@@ -78,9 +90,10 @@ def task_instance(session: Session, ti_id: UUID, *, lock: bool = False) -> TaskI
     With ``lock``, its row stays locked until the transaction ends (where the database has row
     locks; SQLite serialises writers instead).
     """
+    key: UUID | str = ti_id if _TI_ID_IS_UUID else str(ti_id)
     if lock:
-        return session.get(TaskInstance, ti_id, with_for_update={"of": TaskInstance})
-    return session.get(TaskInstance, ti_id)
+        return session.get(TaskInstance, key, with_for_update={"of": TaskInstance})
+    return session.get(TaskInstance, key)
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,10 @@ def _xcom_row(ti: TaskInstance, key: str) -> Any:
 def read_xcom(session: Session, ti: TaskInstance, key: str) -> XComSnapshot | None:
     """The XCom ``key`` of ``ti`` as stored in the database (not via any custom backend)."""
     row = session.execute(select(XComModel.value, XComModel.timestamp).where(*_xcom_row(ti, key))).first()
-    return None if row is None else XComSnapshot(row.value, row.timestamp)
+    if row is None:
+        return None
+    value = json.loads(row.value) if _XCOM_VALUE_IS_TEXT and isinstance(row.value, str) else row.value
+    return XComSnapshot(value, row.timestamp)
 
 
 def compare_and_set_xcom(
@@ -117,7 +133,10 @@ def compare_and_set_xcom(
     result = session.execute(
         update(XComModel)
         .where(*_xcom_row(ti, key), XComModel.timestamp == expected.timestamp)
-        .values(value=value, timestamp=datetime.now(tz=timezone.utc))
+        .values(
+            value=json.dumps(value) if _XCOM_VALUE_IS_TEXT else value,
+            timestamp=datetime.now(tz=timezone.utc),
+        )
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)

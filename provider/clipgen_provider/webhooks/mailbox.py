@@ -164,7 +164,7 @@ def resume_settle_seconds() -> float:
     the resumed run's and fails it ("task state changed externally"). So no resume happens
     earlier than this many seconds after the deferral (``docs/webhooks.md``, "Resume timing").
     """
-    from airflow.sdk import conf
+    from airflow.providers.common.compat.sdk import conf
 
     return conf.getfloat("workers", "min_heartbeat_interval", fallback=5.0) + _SCHEDULER_MARGIN_SECONDS
 
@@ -172,7 +172,7 @@ def resume_settle_seconds() -> float:
 # -- Task SDK side: the operator writes, the trigger reads ---------------------------------------
 def push_placeholder(ti: RuntimeTaskInstanceProtocol, conn_id: str) -> MailboxRef:
     """Write this try's waiting placeholder (worker side, before the submit); return its address."""
-    from airflow.sdk import BaseXCom
+    from airflow.sdk.bases.xcom import BaseXCom
 
     ref = MailboxRef.of(ti)
     BaseXCom.set(
@@ -188,15 +188,21 @@ def push_placeholder(ti: RuntimeTaskInstanceProtocol, conn_id: str) -> MailboxRe
 
 async def aread(ref: dict[str, Any]) -> dict[str, Any] | None:
     """Read a mailbox through the Task SDK (triggerer or worker); None when absent or foreign."""
-    from airflow.sdk import BaseXCom
+    from airflow.sdk.bases.xcom import BaseXCom
 
-    value = await BaseXCom.aget_one(
-        key=MAILBOX_KEY,
-        dag_id=ref["dag_id"],
-        task_id=ref["task_id"],
-        run_id=ref["run_id"],
-        map_index=ref["map_index"],
-    )
+    where = {
+        "key": MAILBOX_KEY,
+        "dag_id": ref["dag_id"],
+        "task_id": ref["task_id"],
+        "run_id": ref["run_id"],
+        "map_index": ref["map_index"],
+    }
+    if hasattr(BaseXCom, "aget_one"):
+        value = await BaseXCom.aget_one(**where)
+    else:  # Airflow before 3.3: the sync read, off the event loop, as Airflow's own async lookups do
+        from asgiref.sync import sync_to_async
+
+        value = await sync_to_async(BaseXCom.get_one)(**where)
     mailbox = load(value)
     if mailbox is None or mailbox["ti_id"] != ref["ti_id"]:
         return None

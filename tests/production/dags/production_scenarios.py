@@ -17,8 +17,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import DAG, Context, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from clipgen_provider.operators.clipia import ClipiaGenerateOperator
 

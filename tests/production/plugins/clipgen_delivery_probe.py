@@ -20,7 +20,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from airflow.sdk.plugins_manager import AirflowPlugin
+from airflow.providers.common.compat.sdk import AirflowPlugin
 
 #: requests under this path are counted (the provider's receiver)
 RECEIVER_PREFIX = "/clipgen/"
