@@ -12,7 +12,7 @@ text from the nearest class docstring that has one.
     .venv/bin/python scripts/param_tables.py           # rewrite the tables in place
     .venv/bin/python scripts/param_tables.py --check   # list the pages that are out of date, exit 1
 
-``tests/unit/test_docs_params.py`` runs the check.
+``tests/docs/test_docs_params.py`` runs the check.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def test_paths_named_in_docstrings_exist() -> None:
 )
 def test_the_checker_itself(href: str, broken: bool) -> None:
     assert (check_link(REPO / "docs" / "quickstart.md", href) is not None) is broken
-    assert (check_repo_path("tests/unit/test_docs_references.py::test_the_checker_itself") is None) is True
-    assert check_repo_path("tests/unit/test_docs_references.py::test_nothing") is not None
+    assert (check_repo_path("tests/docs/test_docs_references.py::test_the_checker_itself") is None) is True
+    assert check_repo_path("tests/docs/test_docs_references.py::test_nothing") is not None
     assert check_repo_path("tests/unit/test_webhook_*.py") is None
     assert check_repo_path("dags/no_such_dag.py") is not None
