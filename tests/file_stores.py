@@ -28,8 +28,14 @@ class SigningMemoryFileSystem(MemoryFileSystem):
     protocol = (SIGNING_PROTOCOL,)
     _signatures = itertools.count(1)
 
+    @classmethod
+    def _strip_protocol(cls, path: str) -> str:
+        # MemoryFileSystem strips only its own "memory://"
+        prefix = f"{SIGNING_PROTOCOL}://"
+        return str(super()._strip_protocol(path[len(prefix) :] if path.startswith(prefix) else path))
+
     def sign(self, path: str, expiration: int = 100, **kwargs: Any) -> str:
-        key = path.split("://", 1)[-1].lstrip("/")
+        key = re.sub(r"^[a-zA-Z][\w+.-]*:/*", "", path).lstrip("/")  # each Airflow version spells it its way
         return f"https://signed.example.com/{key}?expires={expiration}&signature={next(self._signatures)}"
 
 

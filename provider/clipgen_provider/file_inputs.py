@@ -171,7 +171,8 @@ class StoredFile:
         cannot sign URLs (a local disk, ``memory://``).
         """
         try:
-            url = str(self.path.sign(expiration=expiration))
+            # the filesystem's own path form: ObjectStoragePath.sign spells it differently per Airflow version
+            url = str(self.path.fs.sign(self.path.path, expiration=expiration))
         except NotImplementedError:
             return None
         return url if url.startswith(("http://", "https://")) else None

@@ -42,7 +42,7 @@ def check_output_path(output_path: Any) -> None:
     from clipgen_provider.media import as_storage_path
 
     try:
-        as_storage_path(output_path)
+        as_storage_path(output_path).fs  # noqa: B018 - resolve the filesystem now (3.1 defers it to here)
     except ClipgenConfigError:
         raise
     except ValueError as err:

@@ -42,11 +42,12 @@ CDN = "https://cdn.example.com"
 
 
 def stored(url: str, content: bytes = b"\x89PNG-bytes") -> str:
-    """Write ``content`` at ``url`` (any store Airflow can open) and return the URL."""
+    """Write ``content`` at ``url`` (any store Airflow can open); return the URL as Airflow spells
+    it (``stored_paths`` form: Airflow 3.1 writes ``memory:///x`` for ``memory://x``)."""
     path = as_storage_path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
-    return url
+    return str(path)
 
 
 @pytest.fixture

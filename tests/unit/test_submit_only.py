@@ -18,11 +18,11 @@ OUTLET = Asset("submitted")
 
 
 class Events(dict):
-    """``context["outlet_events"]``: one accessor with an ``extra`` dict per Asset."""
+    """``context["outlet_events"]``: one accessor with an ``extra`` dict per Asset, by its name (an
+    Asset with extras is not hashable on Airflow 3.1)."""
 
-    def __missing__(self, key: Any) -> Any:
-        self[key] = SimpleNamespace(extra={})
-        return self[key]
+    def __getitem__(self, asset: Any) -> Any:
+        return self.setdefault(asset.name, SimpleNamespace(extra={}))
 
 
 @pytest.mark.parametrize(
