@@ -2,12 +2,16 @@
 
 ``--smoke`` runs every measurement at a tiny size (seconds, not minutes) to check the machinery;
 its figures mean nothing and it writes wherever ``--out`` says (default: a temporary directory).
+``--only adaptive`` runs the adaptive-polling section alone (about 8 minutes at full size) and
+folds its figures into the ``benchmarks.json`` already in the output directory, then rewrites the
+page's sections from the merged figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import sys
 import tempfile
@@ -43,6 +47,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that everything runs")
     parser.add_argument("--out", type=Path, help="directory for benchmarks.md and benchmarks.json")
     parser.add_argument(
+        "--only",
+        choices=("adaptive",),
+        help="run one section and merge its figures into the benchmarks.json already in the output directory",
+    )
+    parser.add_argument(
         "--nice",
         type=int,
         default=0,
@@ -65,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from bench.plan import FULL, SMOKE
     from bench.report import write_report
-    from bench.suite import run_suite
+    from bench.suite import merge_results, run_adaptive_only, run_suite
 
     if args.nice:
         os.nice(args.nice)
@@ -76,8 +85,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         elapsed = int(time.monotonic() - started)
         print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {line}", flush=True)
 
-    results = run_suite(SMOKE if args.smoke else FULL, log)
-    results["details"]["niceness"] = os.nice(0)
+    plan = SMOKE if args.smoke else FULL
+    if args.only:
+        earlier_path = out / "benchmarks.json"
+        if not earlier_path.exists():
+            print(
+                f"--only {args.only} updates {earlier_path}, which does not exist: run the whole "
+                "benchmark once first (make bench)",
+                file=sys.stderr,
+            )
+            return 2
+        earlier = json.loads(earlier_path.read_text(encoding="utf-8"))
+        results = merge_results(earlier, run_adaptive_only(plan, log))
+    else:
+        results = run_suite(plan, log)
+        results["details"]["niceness"] = os.nice(0)
     md_path, json_path = write_report(results, out)
     print(f"Wrote {md_path} and {json_path}")
     return 0

@@ -24,6 +24,17 @@ def _submit_call(kind: str, base_url: str, index: int) -> tuple[str, dict[str, A
     return f"{base_url}/v1/models/{CLIPIA_MODEL}", {"input": {"prompt": prompt}}
 
 
+async def submit_one(
+    session: aiohttp.ClientSession, kind: str, base_url: str, headers: dict[str, str], index: int
+) -> str:
+    """Submit job ``index`` of ``kind`` with ``headers`` (the API key's); return its id."""
+    url, body = _submit_call(kind, base_url, index)
+    async with session.post(url, json=body, headers=headers) as response:
+        response.raise_for_status()
+        answer = await response.json()
+    return str(answer.get("request_id") or answer["id"])
+
+
 async def _submit_all(kind: str, base_url: str, api_key: str, count: int) -> list[str]:
     ids: list[str] = [""] * count
     headers = {"Authorization": f"Bearer {api_key}"}
@@ -34,11 +45,7 @@ async def _submit_all(kind: str, base_url: str, api_key: str, count: int) -> lis
     async def worker(session: aiohttp.ClientSession) -> None:
         while not queue.empty():
             index = queue.get_nowait()
-            url, body = _submit_call(kind, base_url, index)
-            async with session.post(url, json=body, headers=headers) as response:
-                response.raise_for_status()
-                answer = await response.json()
-            ids[index] = str(answer.get("request_id") or answer["id"])
+            ids[index] = await submit_one(session, kind, base_url, headers, index)
 
     async with aiohttp.ClientSession() as session:
         await asyncio.gather(*(worker(session) for _ in range(_IN_FLIGHT)))

@@ -1,7 +1,11 @@
 """The kinds of waiting poller the benchmark compares, and what each needs from the sandbox.
 
-* ``clipia``: our :class:`~clipgen_provider.triggers.clipia.ClipiaRequestTrigger` on a running request;
-* ``clipwise``: our :class:`~clipgen_provider.triggers.clipwise.ClipwiseGenerationTrigger`;
+* ``clipia``: our :class:`~clipgen_provider.triggers.clipia.ClipiaRequestTrigger` on a running request,
+  polling at a fixed interval (the per-poll cost is what these runs measure);
+* ``clipwise``: our :class:`~clipgen_provider.triggers.clipwise.ClipwiseGenerationTrigger`, the same;
+* ``clipia_adaptive``: the Clipia trigger as ``ClipiaGenerateOperator`` defers to it by default,
+  adaptive schedule and all, on a job it has just submitted (the renewing runs of
+  :mod:`bench.adaptive_load`);
 * ``http_sensor``: the http provider's ``HttpSensorTrigger`` (the peer), polling the same Clipia
   status route; it fires on anything but 404, so it waits on unknown request ids;
 * ``aiohttp_floor``: not a trigger but the machine's floor: a bare coroutine per job polling the
@@ -17,6 +21,7 @@ import asyncio
 import importlib
 import json
 import random
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,6 +29,8 @@ import aiohttp
 
 CLIPIA_MODEL = "nano-banana-2"
 CLIPWISE_FORMAT = "smart"
+#: what ``ClipiaGenerateOperator`` names the kind of its jobs (``ClipgenJobOperator.job_kind``)
+CLIPIA_JOB_KIND = f"Clipia request:{CLIPIA_MODEL}"
 
 
 class SharedSessionPoller:
@@ -74,11 +81,26 @@ class TriggerKind:
         if self.name == "clipia":
             from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
 
-            return ClipiaRequestTrigger(job_id=job_id, conn_id=conn_id, poll_interval=poll_interval)
+            return ClipiaRequestTrigger(
+                job_id=job_id, conn_id=conn_id, poll_interval=poll_interval, poll_schedule="fixed"
+            )
+        if self.name == "clipia_adaptive":
+            from clipgen_provider.triggers._schedule import handover
+            from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
+
+            return ClipiaRequestTrigger(
+                job_id=job_id,
+                conn_id=conn_id,
+                poll_interval=poll_interval,
+                job_kind=CLIPIA_JOB_KIND,
+                schedule_state=handover(seen_at=time.time()),
+            )
         if self.name == "clipwise":
             from clipgen_provider.triggers.clipwise import ClipwiseGenerationTrigger
 
-            return ClipwiseGenerationTrigger(job_id=job_id, conn_id=conn_id, poll_interval=poll_interval)
+            return ClipwiseGenerationTrigger(
+                job_id=job_id, conn_id=conn_id, poll_interval=poll_interval, poll_schedule="fixed"
+            )
         if self.name == "aiohttp_floor":
             return SharedSessionPoller(f"{base_url}/v1/requests/{job_id}/status", api_key, poll_interval)
         from airflow.providers.http.triggers.http import HttpSensorTrigger
@@ -103,6 +125,15 @@ KINDS: dict[str, TriggerKind] = {
     for kind in (
         TriggerKind(
             "clipia", "ClipiaRequestTrigger", "clipia_default", "clipia", "/v1/requests/", 200, _OURS
+        ),
+        TriggerKind(
+            "clipia_adaptive",
+            "ClipiaRequestTrigger, adaptive",
+            "clipia_default",
+            "clipia",
+            "/v1/requests/",
+            200,
+            _OURS,
         ),
         TriggerKind(
             "clipwise",

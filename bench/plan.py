@@ -4,7 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.adaptive import Profile
 from bench.triggers import LoadPlan
+
+
+@dataclass(frozen=True)
+class AdaptivePlan:
+    """The adaptive-polling measurements (:mod:`bench.adaptive`, ``adaptive_live``, ``adaptive_load``).
+
+    :param seed: the sandbox's ``realism_seed``: every run here waits for the same jobs
+    :param renders: streams of renders waited for in virtual time, the 60 s one first, then the
+        10-minute one
+    :param short: a stream of short jobs (the report keeps those of 10 s or less)
+    :param live: the stream run in real time over HTTP to check the virtual figures
+    :param load_sizes: concurrent waits tried in one loop, smallest first
+    :param load_job: queue and run seconds of the load runs' renders
+    :param load_settle: seconds after the ramp (one job length) before the window opens
+    :param load_window: measured seconds of each load run
+    """
+
+    seed: int
+    renders: tuple[Profile, Profile]
+    short: Profile
+    live: Profile
+    load_sizes: tuple[int, ...]
+    load_job: tuple[float, float]
+    load_settle: float
+    load_window: float
 
 
 @dataclass(frozen=True)
@@ -22,6 +48,7 @@ class BenchPlan:
     :param throughput_seconds: seconds per concurrency
     :param quiet_wait_seconds: longest wait for a quiet machine before the load runs
     :param webhook_jobs: webhook-mode jobs run on a real deployment per scheduler setting (0: skip)
+    :param adaptive: the adaptive-polling measurements
     """
 
     sizes: tuple[int, ...]
@@ -35,6 +62,7 @@ class BenchPlan:
     throughput_seconds: float
     quiet_wait_seconds: float
     webhook_jobs: int
+    adaptive: AdaptivePlan
 
 
 FULL = BenchPlan(
@@ -49,6 +77,19 @@ FULL = BenchPlan(
     throughput_seconds=3.0,
     quiet_wait_seconds=300.0,
     webhook_jobs=20,
+    adaptive=AdaptivePlan(
+        seed=1,
+        renders=(
+            Profile("60 s renders", 5.0, 55.0, 1000, 6.0),
+            Profile("10-minute renders", 30.0, 570.0, 600, 60.0),
+        ),
+        short=Profile("short jobs", 0.5, 4.0, 1000, 1.0),
+        live=Profile("20 s renders, real time", 2.0, 18.0, 40, 2.0),
+        load_sizes=(10_000, 15_000, 20_000, 25_000),
+        load_job=(5.0, 55.0),
+        load_settle=15.0,
+        load_window=30.0,
+    ),
 )
 
 SMOKE = BenchPlan(
@@ -63,4 +104,17 @@ SMOKE = BenchPlan(
     throughput_seconds=1.0,
     quiet_wait_seconds=0.0,
     webhook_jobs=1,
+    adaptive=AdaptivePlan(
+        seed=1,
+        renders=(
+            Profile("60 s renders", 5.0, 55.0, 30, 6.0),
+            Profile("10-minute renders", 30.0, 570.0, 20, 60.0),
+        ),
+        short=Profile("short jobs", 0.5, 4.0, 30, 1.0),
+        live=Profile("3 s jobs, real time", 0.3, 2.7, 3, 1.0),
+        load_sizes=(30,),
+        load_job=(0.3, 1.7),
+        load_settle=1.0,
+        load_window=2.0,
+    ),
 )

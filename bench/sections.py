@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import adaptive_report
 from bench.triggers import CLIPWISE_JOBS_PER_KEY
 
 #: the ``##`` sections this benchmark writes, in page order; any other section belongs to someone else
 OWNED = (
     "Summary",
     "Triggers and polling",
+    "Adaptive polling",
     "Worker slots and API calls",
     "Import cost",
     "Sandbox capacity",
@@ -102,8 +104,10 @@ def _summary(r: dict[str, Any]) -> str:
             "",
             "≤ 0.5",
         ),
+        *adaptive_report.summary_rows(r),
         (
-            f"API calls per {flows['job_seconds']:g} s job, polling (`api_calls_per_job_poll`)",
+            f"API calls per {flows['job_seconds']:g} s job, fixed 5 s polls, even progress "
+            "(`api_calls_per_job_poll`)",
             _num(r["api_calls_per_job_poll"]),
             _num(r["api_calls_per_job_blocking"]),
             f"SDK-style wait, {flows['blocking_poll_interval_s']:g} s polls",
@@ -239,7 +243,8 @@ def _slots(r: dict[str, Any]) -> str:
     return f"""One generation of {flows["job_seconds"]:g} s (sandbox queue + run time) is run two ways at
 once, outside a worker, calling the operators as the task runner does:
 
-* **ours**: `ClipiaGenerateOperator(deferrable=True, poll_interval={flows["poll_interval_s"]:g})`.
+* **ours**: `ClipiaGenerateOperator(deferrable=True, poll_interval={flows["poll_interval_s"]:g},
+  poll_schedule="fixed")` (the adaptive default is measured in *Adaptive polling*).
   `execute()` submits and raises `TaskDeferred` ({ours["execute_seconds"]:.3f} s, including the first
   use of the HTTP client); the trigger waits {ours["trigger_wait_seconds"]:.1f} s on no worker slot;
   `execute_complete()` reads the result ({ours["execute_complete_seconds"]:.3f} s). Worker-slot time =
@@ -255,7 +260,9 @@ on either side: the task-process start a worker pays per run (the deferrable tas
 **API calls** (the sandbox's call log, one key per way): ours {calls["total"]} = {calls.get("submit", 0)}
 submit + {calls.get("status", 0)} status polls + {calls.get("result", 0)} result read; the blocking wait
 {blocking_calls["total"]} = {blocking_calls.get("submit", 0)} + {blocking_calls.get("status", 0)} +
-{blocking_calls.get("result", 0)}. Polling costs one call per interval. The webhook mode
+{blocking_calls.get("result", 0)}. A fixed interval costs one call per interval; the adaptive
+default costs {_num(r["adaptive_api_calls_per_60s_job"], 1)} per 60 s render (see *Adaptive polling*).
+The webhook mode
 (`wait_for_webhook=True`) replaces the polls with one signed delivery and a safety-net poll
 (first 60 s after deferring, then at doubling pauses up to 600 s):
 {_num(r["api_calls_per_job_webhook"], 1)} calls per job ({_webhook_kinds(r)}), measured on a real
@@ -356,6 +363,7 @@ def render_sections(results: dict[str, Any]) -> dict[str, str]:
     return {
         "Summary": _summary(results),
         "Triggers and polling": _triggers(results),
+        "Adaptive polling": adaptive_report.render(results),
         "Worker slots and API calls": _slots(results),
         "Import cost": _imports(results),
         "Sandbox capacity": _sandbox(results),

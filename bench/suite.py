@@ -2,7 +2,9 @@
 
 Order matters on a 2-core machine: the trigger runs (one core for the loop, one for the sandbox)
 go first and alone; the end-to-end jobs and the import timings, which care little about a busy
-neighbour, come after.
+neighbour, come after. :func:`run_adaptive_only` runs the adaptive-polling section alone
+(``python -m bench --only adaptive``) and :func:`merge_results` folds its figures into an earlier
+full run's.
 """
 
 from __future__ import annotations
@@ -12,12 +14,30 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import imports, machine
+from bench.adaptive import compare, even_renders, sweep_longest
+from bench.adaptive_live import measure_live
+from bench.adaptive_load import find_adaptive_max
 from bench.job_flow import run_job_flows
 from bench.plan import BenchPlan
 from bench.throughput import measure_throughput
 from bench.triggers import find_max
 from bench.webhook_mode import measure_webhook_mode
 from clipgen_provider.sandbox.server import SandboxServer
+
+#: the adaptive-polling keys (:func:`run_adaptive`), the fixed interval's beside them
+ADAPTIVE_KEYS = (
+    "adaptive_api_calls_per_60s_job",
+    "fixed_api_calls_per_60s_job",
+    "adaptive_api_calls_per_10min_job",
+    "fixed_api_calls_per_10min_job",
+    "adaptive_notice_delay_p95_s",
+    "fixed_notice_delay_p95_s",
+    "adaptive_notice_delay_p95_s_short_jobs",
+    "fixed_notice_delay_p95_s_short_jobs",
+    "adaptive_triggers_concurrent_max",
+)
+#: ``max_poll_interval`` values the adaptive renders are also run with, to show the trade-off
+LONGEST_SWEEP = (60.0, 120.0, 300.0)
 
 #: the keys every run reports (the two webhook ones may be null, with a note)
 REQUIRED_KEYS = (
@@ -33,6 +53,7 @@ REQUIRED_KEYS = (
     "worker_slot_s_per_job_blocking",
     "import_cost_ratio_vs_http_operator",
     "sandbox_requests_per_second",
+    *ADAPTIVE_KEYS,
 )
 
 
@@ -59,6 +80,8 @@ def run_suite(plan: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
         for kind in ("aiohttp_floor", "clipia", "clipwise", "http_sensor"):
             log(f"Triggers in one loop: {kind}")
             maxima[kind], runs[kind] = find_max(sandbox, kind, list(plan.sizes), plan.load, log)
+        log("Adaptive polling: waits of 60 s renders one loop keeps")
+        adaptive = run_adaptive(sandbox, plan, log)
         log("One generation end to end: deferrable operator and blocking wait")
         flows = run_job_flows(sandbox, plan.job_queue_seconds, plan.job_run_seconds, plan.job_poll_interval)
     log("Import cost (fresh interpreters)")
@@ -80,8 +103,10 @@ def run_suite(plan: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
         job_flows=flows,
         imports=import_figures,
         webhook=webhook,
+        adaptive=adaptive.pop("details"),
     )
     return {
+        **adaptive,
         "triggers_concurrent_max": maxima["clipia"],
         "clipwise_triggers_concurrent_max": maxima["clipwise"],
         "http_sensor_triggers_concurrent_max": maxima["http_sensor"],
@@ -108,6 +133,79 @@ def run_suite(plan: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
         "notes": _webhook_notes(webhook),
         "details": details,
     }
+
+
+def run_adaptive(sandbox: SandboxServer, bench: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
+    """The adaptive-polling figures (:data:`ADAPTIVE_KEYS`) and, under ``details``, what is behind them."""
+    started = datetime.datetime.now(datetime.timezone.utc)
+    plan = bench.adaptive
+    maximum, load_runs = find_adaptive_max(
+        sandbox,
+        list(plan.load_sizes),
+        plan.load_job,
+        plan.load_settle,
+        plan.load_window,
+        plan.seed,
+        bench.load.poll_interval,
+        log,
+    )
+    log(f"Adaptive polling: {plan.live.jobs} jobs in real time against the sandbox, both schedules")
+    live = measure_live(sandbox, plan.live, plan.seed)
+    log(f"  {live['live']}")
+    log("Adaptive polling: the render streams in virtual time, both schedules")
+    streams = compare(plan.renders, plan.short, plan.seed)
+    sweep = sweep_longest(plan.renders, plan.seed, LONGEST_SWEEP)
+    even = even_renders(plan.renders, plan.seed)
+    sixty, ten = (streams["runs"][profile.name] for profile in plan.renders)
+    log(
+        f"  calls per job {sixty['adaptive']['calls_mean']} / {ten['adaptive']['calls_mean']} "
+        f"(fixed {sixty['fixed']['calls_mean']} / {ten['fixed']['calls_mean']}), notice p95 "
+        f"{streams['notice_delay_p95_s']} (short jobs {streams['notice_delay_p95_s_short_jobs']})"
+    )
+    return {
+        "adaptive_api_calls_per_60s_job": sixty["adaptive"]["calls_mean"],
+        "fixed_api_calls_per_60s_job": sixty["fixed"]["calls_mean"],
+        "adaptive_api_calls_per_10min_job": ten["adaptive"]["calls_mean"],
+        "fixed_api_calls_per_10min_job": ten["fixed"]["calls_mean"],
+        "adaptive_notice_delay_p95_s": streams["notice_delay_p95_s"]["adaptive"],
+        "fixed_notice_delay_p95_s": streams["notice_delay_p95_s"]["fixed"],
+        "adaptive_notice_delay_p95_s_short_jobs": streams["notice_delay_p95_s_short_jobs"]["adaptive"],
+        "fixed_notice_delay_p95_s_short_jobs": streams["notice_delay_p95_s_short_jobs"]["fixed"],
+        "adaptive_triggers_concurrent_max": maximum,
+        "details": {
+            "started_at": started.isoformat(timespec="seconds"),
+            "duration_s": round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()),
+            "load_before": machine.load(),
+            "plan": {
+                "seed": plan.seed,
+                "load_sizes": list(plan.load_sizes),
+                "load_job": list(plan.load_job),
+                "load_settle": plan.load_settle,
+                "load_window": plan.load_window,
+            },
+            "streams": streams,
+            "longest_sweep": sweep,
+            "even": even,
+            "live": live,
+            "load_runs": load_runs,
+        },
+    }
+
+
+def run_adaptive_only(plan: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
+    """The adaptive-polling section alone, against its own sandbox (``python -m bench --only adaptive``)."""
+    with SandboxServer() as sandbox:
+        quiet = machine.wait_until_quiet(plan.quiet_wait_seconds, 20.0, log)
+        figures = run_adaptive(sandbox, plan, log)
+    figures["details"]["quiet"] = quiet
+    return {**figures, "details": {"adaptive": figures["details"]}}
+
+
+def merge_results(earlier: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+    """An earlier full run's figures with ``fresh`` ones (keys and ``details`` entries) in their place."""
+    merged = {**earlier, **{key: value for key, value in fresh.items() if key != "details"}}
+    merged["details"] = {**earlier.get("details", {}), **fresh.get("details", {})}
+    return merged
 
 
 def _webhook_notes(webhook: dict[str, Any]) -> dict[str, str]:

@@ -11,6 +11,12 @@ the loop between two; like ``run_trigger`` it first opens a greenback portal (wh
 the warm-up (the start-up burst is not the steady state) it measures, over the window, the loop's
 lag, the process's CPU seconds and its resident memory; the parent counts the polls the sandbox
 served in that window.
+
+A spec with ``renew`` (``{"slots", "ramp", "conn_id", "api_key"}``) keeps ``slots`` waits going
+instead of waiting for given jobs: slot *i* starts at *i* x ``ramp`` / ``slots`` seconds, submits a
+job itself, waits for it with a new trigger, and when that trigger's event comes submits the next,
+as a triggerer gets a new wait when one ends (the submits, which a triggerer does not make, are on
+this loop too). Staggered over one job length, the waits are soon at every stage of their jobs.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ import time
 from collections import Counter
 from typing import Any
 
+import aiohttp
 import psutil
 
 from bench.gcwatch import GcWatch
+from bench.jobs import submit_one
 from bench.kinds import KINDS, TriggerKind
 from bench.lag import LagMonitor
 
@@ -55,6 +63,21 @@ async def _run_one(trigger: Any, portal: bool, events: Counter[str]) -> None:
         events[f"crash: {type(err).__name__}"] += 1
 
 
+async def _keep_waiting(
+    offset: float, spec: dict[str, Any], session: aiohttp.ClientSession, events: Counter[str]
+) -> None:
+    """One slot of a renewing run: from ``offset`` on, submit a job, wait for it, and again."""
+    kind, renew = KINDS[spec["kind"]], spec["renew"]
+    headers = {"Authorization": f"Bearer {renew['api_key']}"}
+    await asyncio.sleep(offset)
+    while True:
+        job_id = await submit_one(session, kind.api or "clipia", spec["base_url"], headers, 0)
+        trigger = kind.build(
+            job_id, renew["conn_id"], spec["base_url"], renew["api_key"], spec["poll_interval"]
+        )
+        await _run_one(trigger, spec["greenback"], events)
+
+
 async def _warm_connection(kind: TriggerKind, conn_id: str) -> None:
     """Look a connection up once, so the secrets machinery's imports are not per-trigger memory."""
     if kind.name == "aiohttp_floor":
@@ -68,7 +91,9 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the spec's triggers, measure the window, stop them; return the figures."""
     kind = KINDS[spec["kind"]]
     kind.preload()
-    await _warm_connection(kind, spec["jobs"][0][1])
+    renew = spec.get("renew")
+    await _warm_connection(kind, renew["conn_id"] if renew else spec["jobs"][0][1])
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) if renew else None
     process = psutil.Process()
     gc.collect()
     rss_before = process.memory_info().rss
@@ -79,7 +104,13 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     events: Counter[str] = Counter()
     tasks = []
     started = time.perf_counter()
-    for job_id, conn_id, api_key in spec["jobs"]:
+    if renew:
+        assert session is not None
+        for slot in range(renew["slots"]):
+            offset = slot * renew["ramp"] / renew["slots"]
+            tasks.append(asyncio.create_task(_keep_waiting(offset, spec, session, events)))
+            await asyncio.sleep(0)
+    for job_id, conn_id, api_key in spec.get("jobs", []):
         trigger = kind.build(job_id, conn_id, spec["base_url"], api_key, spec["poll_interval"])
         tasks.append(asyncio.create_task(_run_one(trigger, spec["greenback"], events)))
         await asyncio.sleep(0)
@@ -88,9 +119,9 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     startup_lag = monitor.summary()
     monitor.reset()
     collections.reset()
-    window_start, cpu_start = time.time(), process.cpu_times()
+    window_start, cpu_start, events_before = time.time(), process.cpu_times(), events.copy()
     await asyncio.sleep(spec["window"])
-    window_end, cpu_end = time.time(), process.cpu_times()
+    window_end, cpu_end, events_in_window = time.time(), process.cpu_times(), events - events_before
     lag = {**monitor.summary(), **collections.summary()}
     collections.stop()
     rss_after = process.memory_info().rss
@@ -99,6 +130,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     for task in tasks:
         task.cancel()
     await asyncio.wait(tasks, timeout=_STOP_SECONDS)
+    if session is not None:
+        await session.close()
     cpu = (cpu_end.user - cpu_start.user) + (cpu_end.system - cpu_start.system)
     return {
         **lag,
@@ -111,6 +144,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "rss_after_kb": rss_after // 1024,
         "open_connections": connections,
         "events": dict(events),
+        "events_in_window": dict(events_in_window),
     }
 
 

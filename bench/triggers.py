@@ -110,7 +110,7 @@ class ChildRun:
     log_lines: int
 
 
-def _child(spec: dict[str, Any], env: dict[str, str]) -> ChildRun:
+def run_child(spec: dict[str, Any], env: dict[str, str]) -> ChildRun:
     """Run :mod:`bench.trigger_load` on ``spec``, its logs going to a file, as a triggerer's do."""
     timeout = spec["warmup"] + spec["window"] + 180
     with tempfile.TemporaryDirectory(prefix="clipgen-bench-") as workdir:
@@ -149,7 +149,7 @@ def run_load(sandbox: SandboxServer, kind_name: str, fleet: Fleet, plan: LoadPla
     for conn_id, api_key in fleet.connections().items():
         env.update(kind.connection_env(conn_id, sandbox.url, api_key))
     sandbox.clear_calls()
-    child = _child(spec, env)
+    child = run_child(spec, env)
     figures = child.figures
     window = figures["window_end"] - figures["window_start"]
     served, answer_p95 = served_polls(sandbox, kind, figures["window_start"], figures["window_end"])

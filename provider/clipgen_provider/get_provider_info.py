@@ -121,6 +121,10 @@ def get_provider_info() -> dict[str, Any]:
                 extra_fields={},
             ),
         ],
+        "task-decorators": [
+            {"class-name": "clipgen_provider.decorators.clipia.clipia_task", "name": "clipia"},
+            {"class-name": "clipgen_provider.decorators.clipwise.clipwise_task", "name": "clipwise"},
+        ],
         "extra-links": ["clipgen_provider.links.ClipgenMediaLink"],
         "config": {
             CONFIG_SECTION: {
@@ -143,4 +147,6 @@ def get_provider_info() -> dict[str, Any]:
             }
         },
         "plugins": [{"name": "clipgen", "plugin-class": "clipgen_provider.plugins.ClipgenPlugin"}],
+        # `airflow clipgen …` (Airflow 3.2+; on 3.1: python -m clipgen_provider.cli)
+        "cli": ["clipgen_provider.cli.definition.get_clipgen_cli_commands"],
     }

@@ -39,6 +39,13 @@ def test_smoke_run_reports_every_key(tmp_path: Path) -> None:
     assert results["api_calls_per_job_poll"] >= 3  # submit, at least one poll, result
     assert results["api_calls_per_job_webhook"] == 2  # submit and result: the delivery replaced the polls
     assert results["webhook_resume_p95_s_default_scheduler"] > 0
+    # adaptive polling: the smoke plan's one load size held, both schedules ran on the same jobs
+    assert results["adaptive_triggers_concurrent_max"] == 30
+    assert results["adaptive_api_calls_per_60s_job"] < results["fixed_api_calls_per_60s_job"]
+    assert results["adaptive_api_calls_per_10min_job"] < results["fixed_api_calls_per_10min_job"]
+    adaptive = results["details"]["adaptive"]
+    assert set(adaptive["live"]["live"]) == set(adaptive["live"]["virtual"]) == {"adaptive", "fixed"}
+    assert [row["max_poll_interval"] for row in adaptive["longest_sweep"]] == [60.0, 120.0, 300.0]
 
     page = (tmp_path / "benchmarks.md").read_text()
     for title in OWNED:
@@ -55,3 +62,34 @@ def test_rerun_keeps_other_sections() -> None:
     assert "old" not in merged
     assert merged.index("## Summary") < merged.index("## Import cost") < merged.index("## Webhook latency")
     assert merged.startswith("# Benchmarks\n\nintro")
+
+
+def test_only_adaptive_needs_an_earlier_full_run(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", "adaptive", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "run the whole benchmark once first" in done.stderr
+    assert not (tmp_path / "benchmarks.json").exists()
+
+
+def test_a_section_run_replaces_its_figures_and_keeps_the_others() -> None:
+    from bench.suite import merge_results
+
+    earlier = {
+        "triggers_concurrent_max": 5000,
+        "adaptive_api_calls_per_60s_job": 9.0,
+        "details": {"plan": 1, "adaptive": {"old": 1}},
+    }
+    fresh = {"adaptive_api_calls_per_60s_job": 4.5, "details": {"adaptive": {"new": 1}}}
+    merged = merge_results(earlier, fresh)
+    assert merged == {
+        "triggers_concurrent_max": 5000,
+        "adaptive_api_calls_per_60s_job": 4.5,
+        "details": {"plan": 1, "adaptive": {"new": 1}},
+    }

@@ -23,6 +23,8 @@ FAST_SETTINGS = {
     "webhook_secrets": ["whsec_sandbox"],
     "initial_credits": 10_000.0,
     "concurrency_limit": 0,
+    "realism": False,
+    "realism_seed": 0,
 }
 
 

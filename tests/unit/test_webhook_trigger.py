@@ -132,7 +132,11 @@ async def test_the_safety_net_poll_backs_off_to_its_ceiling(monkeypatch, api) ->
 
     monkeypatch.setattr(asyncio, "sleep", record)
     polling = ClipiaRequestTrigger(
-        job_id="req_1", conn_id="clipia_default", poll_interval=10, max_poll_interval=50
+        job_id="req_1",
+        conn_id="clipia_default",
+        poll_interval=10,
+        max_poll_interval=50,
+        poll_schedule="backoff",
     )
     event = await first_event(polling)
     assert event["status"] == "success"

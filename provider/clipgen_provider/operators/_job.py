@@ -8,18 +8,20 @@ do not burn Airflow retries. Subclasses supply the API calls.
 
 With ``wait_for_completion=False`` the flow stops after the submit: the job id goes to XCom (and to
 the outlet Asset events) for a sensor elsewhere to pick up. What a finished job hands on (stored
-media, link, Asset extras) is shared with the sensors in :mod:`clipgen_provider.outputs`; how long a
-wait may last comes from :mod:`clipgen_provider.waits`.
+media, link, Asset extras) is shared with the sensors in :mod:`clipgen_provider.outputs`, and so is
+what OpenLineage is told (:mod:`clipgen_provider.lineage`); how long a wait may last comes from
+:mod:`clipgen_provider.waits`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -30,8 +32,10 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from clipgen_provider import metrics
 from clipgen_provider.exceptions import ClipgenApiError, ClipgenConfigError, ClipgenJobFailed
 from clipgen_provider.jobs import EVENT_STATUSES, JobState
+from clipgen_provider.lineage import JobLineageMixin
 from clipgen_provider.links import ClipgenMediaLink
 from clipgen_provider.operators._ledger import JobLedger, task_identity_key
 from clipgen_provider.outputs import annotate_asset_events, check_output_path, deliver_outputs
@@ -60,14 +64,23 @@ async def _first_event(trigger: JobPollingTrigger) -> dict[str, Any]:
     raise AirflowException(f"{trigger.job_label}: the wait ended without an event")
 
 
-class ClipgenJobOperator(BaseOperator):
+class ClipgenJobOperator(JobLineageMixin, BaseOperator):
     """Submit one paid remote job at most once per task instance, then wait for it.
 
     :param idempotency_key: key sent with the submit; default: derived from the task instance
         (dag, task, run, map index), so a retry or a crashed worker never submits twice.
     :param deferrable: free the worker slot while the job runs (default: Airflow's
         ``[operators] default_deferrable``).
-    :param poll_interval: seconds between status polls.
+    :param poll_interval: seconds between status polls with ``poll_schedule="fixed"``; the
+        adaptive schedule polls at this interval when it has nothing to estimate the end from, and
+        lets a poll aimed at the estimated end come up to three quarters of it late.
+    :param poll_schedule: ``"adaptive"`` (default): poll near the job's estimated end, from its
+        progress, its queue position and how long this model's (or format's) jobs took lately,
+        backing off while it is far (about a third of the calls of a 5 s interval on 60 s
+        renders); ``"fixed"``: every ``poll_interval``. See ``docs/polling.md``.
+    :param min_poll_interval: the shortest pause between two adaptive polls, in seconds.
+    :param max_poll_interval: the longest pause between two adaptive polls, in seconds: the most
+        a job's end can go unnoticed (default: 120 s, or ``poll_interval`` if longer).
     :param output_path: where to copy every produced media file (templated): an
         ``ObjectStoragePath`` or a URL such as ``file:///data/media/{{ dag_run.run_after | ds }}``,
         ``s3://bucket/media``; files are named ``{job_id}-{index}.{ext}`` and their paths returned as
@@ -96,16 +109,18 @@ class ClipgenJobOperator(BaseOperator):
         idempotency_key: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 5.0,
+        poll_schedule: Literal["adaptive", "fixed"] = "adaptive",
+        min_poll_interval: float = 1.0,
+        max_poll_interval: float | None = None,
         wait_timeout: timedelta | float | None = None,
         output_path: Any = None,
         wait_for_completion: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if poll_interval <= 0:
-            raise ClipgenConfigError(
-                f"poll_interval must be a positive number of seconds, not {poll_interval}"
-            )
+        from clipgen_provider.triggers._schedule import check_poll_settings
+
+        check_poll_settings(poll_schedule, poll_interval, min_poll_interval, max_poll_interval)
         check_wait_timeout(wait_timeout)
         if output_path and not wait_for_completion:
             raise ClipgenConfigError(
@@ -117,6 +132,11 @@ class ClipgenJobOperator(BaseOperator):
         self.idempotency_key = idempotency_key
         self.deferrable = deferrable
         self.poll_interval = poll_interval
+        self.poll_schedule = poll_schedule
+        self.min_poll_interval = min_poll_interval
+        self.max_poll_interval = max_poll_interval
+        #: what the trigger's schedule starts from (set by :meth:`execute` before :meth:`make_trigger`)
+        self._schedule_state: dict[str, Any] | None = None
         self.wait_timeout = wait_timeout
         self.output_path = output_path
         self.wait_for_completion = wait_for_completion
@@ -142,6 +162,24 @@ class ClipgenJobOperator(BaseOperator):
         """What was asked for (e.g. ``{"model": ...}``), for the submit-only XCom and Asset event."""
         return {}
 
+    def job_kind(self) -> str:
+        """What kind of job this is, for the adaptive schedule's duration history: the noun and the
+        model or format asked for (jobs of one model take about as long as each other)."""
+        requested = self.requested()
+        what = requested.get("model") or requested.get("format")
+        return f"{self.job_noun}:{what}" if what else self.job_noun
+
+    def poll_options(self) -> dict[str, Any]:
+        """The trigger's poll kwargs (interval, schedule, bounds, job kind, schedule state)."""
+        return {
+            "poll_interval": self.poll_interval,
+            "poll_schedule": self.poll_schedule,
+            "min_poll_interval": self.min_poll_interval,
+            "max_poll_interval": self.max_poll_interval,
+            "job_kind": self.job_kind(),
+            "schedule_state": self._schedule_state,
+        }
+
     def describe_failure(self, job_id: str, event: dict[str, Any]) -> str:
         """Why the job failed, in the API's words (default: the trigger's message)."""
         return str(event.get("message"))
@@ -166,6 +204,9 @@ class ClipgenJobOperator(BaseOperator):
             if state is not None and state.succeeded:
                 return self._finish(context, job_id)
             deadline = self._deadline()
+            from clipgen_provider.triggers._schedule import handover
+
+            self._schedule_state = handover(seen_at=time.time(), state=state)
             trigger = self.make_trigger(job_id, deadline)
             if self.deferrable:
                 self.defer(trigger=trigger, method_name="execute_complete")
@@ -185,6 +226,7 @@ class ClipgenJobOperator(BaseOperator):
             if event["status"] == "success":
                 return self._finish(context, job_id)
             if event["status"] == "failed":
+                self._count_end(context, job_id, succeeded=False)
                 raise ClipgenJobFailed(
                     f"{self.job_noun} {job_id} ended {event.get('remote_status')}: "
                     f"{self.describe_failure(job_id, event)}. A retry of this task submits a new job "
@@ -199,9 +241,28 @@ class ClipgenJobOperator(BaseOperator):
 
     def _finish(self, context: Context, job_id: str) -> Any:
         """Fetch the outputs, copy the media to ``output_path``, feed the link and the outlets."""
-        return deliver_outputs(
-            self, context, self.complete_job(context, job_id), self.output_path, job_id=job_id
-        )
+        result = self.complete_job(context, job_id)
+        self._count_end(context, job_id, succeeded=True, result=result)
+        self.lineage_result = deliver_outputs(self, context, result, self.output_path, job_id=job_id)
+        return self.lineage_result
+
+    def _job_metrics(self) -> metrics.JobMetrics:
+        return metrics.JobMetrics.of(self.dag_id, self.task_id, self.ledger_name, self.requested())
+
+    def _count_end(self, context: Context, job_id: str, *, succeeded: bool, result: Any = None) -> None:
+        """Count the job's end in the metrics once, whichever try sees it (see :class:`JobLedger`).
+
+        Without a ``task_state_store`` (Airflow < 3.3) nothing records what was counted: the try
+        that sees the end counts it, and no duration is sent (the submit time is not kept).
+        """
+        ledger = JobLedger(context, self.ledger_name)
+        record = ledger.load() or {}
+        submitted_at = record.get("submitted_at") if record.get("job_id") == job_id else None
+        if ledger.durable:
+            if submitted_at is None:
+                return  # counted by an earlier try, or submitted before this provider counted ends
+            ledger.save(key=record["key"], job_id=job_id)
+        self._job_metrics().ended(succeeded, submitted_at=submitted_at, result=result)
 
     def _submitted(self, context: Context, job_id: str, state: JobState | None) -> dict[str, Any]:
         """Submit-only: the job id, its status (``submitted`` when just sent) and what was asked for."""
@@ -219,6 +280,7 @@ class ClipgenJobOperator(BaseOperator):
             summary["status"],
             self.job_id_xcom_key,
         )
+        self.lineage_result = summary
         return summary
 
     def _deadline(self) -> float | None:
@@ -237,6 +299,8 @@ class ClipgenJobOperator(BaseOperator):
         key = base_key
         if record and record.get("job_id"):
             state = self.read_job(record["job_id"])
+            if not state.terminal or state.succeeded:
+                self._job_metrics().reattached()
             if not state.terminal:
                 self.log.info(
                     "Re-attaching to %s %s started by an earlier try (%s); not submitting again.",
@@ -265,9 +329,40 @@ class ClipgenJobOperator(BaseOperator):
                 "An earlier try stopped while submitting; resubmitting with its idempotency key so the "
                 "API returns that same job instead of charging for a new one."
             )
-        if not ledger.durable:
-            self.log.warning("No task_state_store in this Airflow runtime: a retry cannot re-attach.")
-        return self._submit_recorded(context, ledger, key, try_key), None
+        if ledger.durable or context["ti"].try_number <= 1:
+            return self._submit_recorded(context, ledger, key, try_key), None
+        return self._resubmit_without_ledger(context, ledger, key, try_key), None
+
+    def _resubmit_without_ledger(self, context: Context, ledger: JobLedger, key: str, try_key: str) -> str:
+        """A retry on Airflow before 3.3 (no ``task_state_store``): the API is the ledger.
+
+        Resubmitting with the task instance's key returns the job an earlier try started, running or
+        completed, without a new charge. Only when that job ended failed (not charged) does this try
+        submit anew, with its try-scoped key.
+        """
+        job_id = self._submit_recorded(context, ledger, key, try_key)
+        if key == try_key:
+            return job_id
+        state = self.read_job(job_id)
+        if not state.terminal or state.succeeded:
+            self.log.info(
+                "No task_state_store in this Airflow runtime: the idempotency key returned %s %s of an "
+                "earlier try (%s); using it, no new charge.",
+                self.job_noun,
+                job_id,
+                state.describe(),
+            )
+            return job_id
+        self.log.warning(
+            "No task_state_store in this Airflow runtime: the idempotency key returned %s %s of an earlier "
+            "try, which ended %s (not charged). Submitting a new one with the try-scoped key %s: one new "
+            "charge when it completes.",
+            self.job_noun,
+            job_id,
+            state.describe(),
+            try_key,
+        )
+        return self._submit_recorded(context, ledger, try_key, try_key)
 
     def _submit_recorded(self, context: Context, ledger: JobLedger, key: str, try_key: str) -> str:
         """Record the key, submit, record the job id; a reused key with a new input gets ``try_key``."""
@@ -287,5 +382,6 @@ class ClipgenJobOperator(BaseOperator):
             key = try_key
             ledger.save(key=key, job_id=None)
             job_id = self.submit_job(context, key)
-        ledger.save(key=key, job_id=job_id)
+        ledger.save(key=key, job_id=job_id, submitted_at=time.time())
+        self._job_metrics().submitted()
         return job_id

@@ -40,7 +40,11 @@ def task_identity_key(context: Context, namespace: str) -> str:
 
 
 class JobLedger:
-    """One task instance's record of its submission: ``{"key": ..., "job_id": ... | None}``."""
+    """One task instance's record of its submission: ``{"key": ..., "job_id": ... | None}``.
+
+    A job whose end the metrics have not counted yet also has ``submitted_at`` (UNIX time): the
+    try that sees the job end counts it once, with its duration, and saves the record without it.
+    """
 
     def __init__(self, context: Context, name: str) -> None:
         self._store = context.get("task_state_store")
@@ -59,9 +63,11 @@ class JobLedger:
         value = self._store.get(self._name)
         return dict(value) if isinstance(value, dict) else None
 
-    def save(self, *, key: str, job_id: str | None) -> None:
-        """Record the key about to be used (``job_id=None``) or the job it created."""
+    def save(self, *, key: str, job_id: str | None, submitted_at: float | None = None) -> None:
+        """Record the key about to be used (``job_id=None``) or the job it created (and when)."""
         record: dict[str, Any] = {"key": key, "job_id": job_id}
+        if submitted_at is not None:
+            record["submitted_at"] = submitted_at
         if self._store is None:
             self._memory = record
         else:

@@ -282,11 +282,15 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
             from clipgen_provider.webhooks.mailbox import resume_settle_seconds
 
             ref = self._mailbox  # None: no webhook comes to this try (see _webhook_url_for): poll as usual
+            safety_net: dict[str, Any] = {
+                "poll_interval": self.webhook_fallback_poll_interval,
+                "poll_schedule": "backoff",
+                "max_poll_interval": self.webhook_fallback_max_poll_interval,
+            }
             return ClipiaWebhookTrigger(
                 job_id=job_id,
                 conn_id=self.clipia_conn_id,
-                poll_interval=self.poll_interval if ref is None else self.webhook_fallback_poll_interval,
-                max_poll_interval=None if ref is None else self.webhook_fallback_max_poll_interval,
+                **(self.poll_options() if ref is None else safety_net),
                 deadline=deadline,
                 mailbox=None if ref is None else ref.as_dict(),
                 check_interval=self.webhook_check_interval,
@@ -295,7 +299,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
 
         return ClipiaRequestTrigger(
-            job_id=job_id, conn_id=self.clipia_conn_id, poll_interval=self.poll_interval, deadline=deadline
+            job_id=job_id, conn_id=self.clipia_conn_id, deadline=deadline, **self.poll_options()
         )
 
     def complete_job(self, context: Context, job_id: str) -> ClipiaGenerateResult:

@@ -207,7 +207,7 @@ class ClipwiseGenerateOperator(ClipwiseHookMixin, ClipgenJobOperator):
 
         self._generation_id = job_id
         return ClipwiseGenerationTrigger(
-            job_id=job_id, conn_id=self.clipwise_conn_id, poll_interval=self.poll_interval, deadline=deadline
+            job_id=job_id, conn_id=self.clipwise_conn_id, deadline=deadline, **self.poll_options()
         )
 
     def complete_job(self, context: Context, job_id: str) -> ClipwiseGenerationResult:
@@ -310,7 +310,7 @@ class ClipwiseExtractUrlOperator(ClipwiseHookMixin, ClipgenJobOperator):
         from clipgen_provider.triggers.clipwise import ClipwiseExtractUrlTrigger
 
         return ClipwiseExtractUrlTrigger(
-            job_id=job_id, conn_id=self.clipwise_conn_id, poll_interval=self.poll_interval, deadline=deadline
+            job_id=job_id, conn_id=self.clipwise_conn_id, deadline=deadline, **self.poll_options()
         )
 
     def complete_job(self, context: Context, job_id: str) -> ClipwiseExtractUrlResult:

@@ -18,6 +18,7 @@ _SETTING_OPTIONS = {
     "webhook_retry_seconds": float,
     "webhook_max_attempts": int,
     "concurrency_limit": int,
+    "realism_seed": int,
 }
 
 
@@ -35,6 +36,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for name, kind in _SETTING_OPTIONS.items():
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=kind)
     parser.add_argument(
+        "--realism",
+        action="store_const",
+        const=True,
+        help="uneven, seeded job timelines: queue moves, stalls, jumps, surprises (see docs/sandbox.md)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
     parser.add_argument(
@@ -46,7 +53,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def settings_from_args(args: argparse.Namespace) -> SandboxSettings:
     """Build the start-up settings from the options that were given."""
     settings = SandboxSettings()
-    given = {name: getattr(args, name) for name in (*_SETTING_OPTIONS, "webhook_secrets")}
+    given = {name: getattr(args, name) for name in (*_SETTING_OPTIONS, "webhook_secrets", "realism")}
     settings.update({name: value for name, value in given.items() if value is not None})
     return settings
 

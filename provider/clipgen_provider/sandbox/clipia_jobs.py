@@ -2,6 +2,8 @@
 
 Job states are computed lazily from timestamps: a job is ``IN_QUEUE`` for ``queue_seconds``,
 ``IN_PROGRESS`` for ``run_seconds`` (both copied from the settings at submit), then terminal.
+With the ``realism`` setting each job also gets a seeded :class:`~clipgen_provider.sandbox.pace.Pace`
+(its own waits, queue moves and uneven progress).
 Nothing ticks in the background, so thousands of jobs cost nothing while nobody looks at them.
 Money is settled the same way, the first time an account is read after a job ended.
 """
@@ -21,6 +23,7 @@ from typing import Any
 from clipgen_provider.sandbox.clipia_catalog import Model, is_http_url, queued_model, resolve_input
 from clipgen_provider.sandbox.clipia_http import ClipiaError, credits_number, iso_utc, key_fingerprint
 from clipgen_provider.sandbox.media import file_size, media_url
+from clipgen_provider.sandbox.pace import Pace, draw_pace
 from clipgen_provider.sandbox.settings import SandboxSettings
 from clipgen_provider.sandbox.webhook_sender import Delivery, WebhookSender
 
@@ -69,6 +72,8 @@ class Job:
     canceled_at: float | None = None
     #: whether the account has already charged or refunded it
     settled: bool = False
+    #: its uneven timeline under the ``realism`` setting (None: even progress)
+    pace: Pace | None = None
 
     def __post_init__(self) -> None:
         self.created_at = iso_utc(self.created)
@@ -97,6 +102,8 @@ class Job:
     def progress(self, now: float, status: str) -> int | None:
         """Integer percentage: rises while running, 100 once completed, unknown if it did not."""
         if status == "IN_PROGRESS":
+            if self.pace is not None:
+                return self.pace.progress(now - self.started)
             return min(99, int(100 * (now - self.started) / self.run_seconds))
         return {"IN_QUEUE": 0, "COMPLETED": 100}.get(status)
 
@@ -253,7 +260,10 @@ class Account:
             self.committed -= job.cost
 
     def queue_position(self, job: Job, now: float) -> int:
-        """0-based count of this account's earlier jobs still queued (O(log n))."""
+        """0-based count of this account's earlier jobs still queued (O(log n)); under ``realism``
+        the place its pace gives it in a queue shared with others."""
+        if job.pace is not None:
+            return job.pace.queue_position(now - job.created)
         started = bisect.bisect_right(self.submitted, now - job.queue_seconds, 0, job.seq)
         return job.seq - started
 
@@ -395,6 +405,12 @@ class ClipiaStore:
         outcome = (
             "FAILED" if FAIL_MARKER in prompt else "CANCELED" if CANCEL_MARKER in prompt else "COMPLETED"
         )
+        settings = self.settings
+        queue_seconds, run_seconds = float(settings.queue_seconds), float(settings.run_seconds)
+        pace = None
+        if settings.realism:
+            pace = draw_pace(settings.realism_seed, len(account.submitted), queue_seconds, run_seconds)
+            queue_seconds, run_seconds = pace.queue_seconds, pace.run_seconds
         return Job(
             id=str(uuid.uuid4()),
             model=model,
@@ -403,12 +419,13 @@ class ClipiaStore:
             cost=cost,
             created=max(now, account.submitted[-1]) if account.submitted else now,
             seq=len(account.submitted),
-            queue_seconds=float(self.settings.queue_seconds),
-            run_seconds=float(self.settings.run_seconds),
+            queue_seconds=queue_seconds,
+            run_seconds=run_seconds,
             outcome=outcome,
             media_size=int(size.group(1)) if size else None,
             webhook_url=webhook_url,
             base_url=base_url,
+            pace=pace,
         )
 
     def _submit_payload(self, account: Account, job: Job, now: float, base_url: str) -> dict[str, Any]:

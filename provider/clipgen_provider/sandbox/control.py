@@ -104,7 +104,9 @@ def _checked_settings(settings: SandboxSettings, values: Mapping[str, Any]) -> d
         if name not in current:
             raise ClipiaError(400, "invalid_request", f"unknown setting {name!r}")
         old = current[name]
-        if isinstance(old, list):
+        if isinstance(old, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(old, list):
             ok = isinstance(value, list) and bool(value) and all(isinstance(v, str) and v for v in value)
         elif isinstance(old, float):
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
@@ -113,6 +115,7 @@ def _checked_settings(settings: SandboxSettings, values: Mapping[str, Any]) -> d
             ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
         if not ok:
             kind = "a non-empty list of strings" if isinstance(old, list) else "a number >= 0"
+            kind = "true or false" if isinstance(old, bool) else kind
             raise ClipiaError(400, "invalid_request", f"setting {name!r} must be {kind}")
         checked[name] = value
     return checked

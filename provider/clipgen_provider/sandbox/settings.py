@@ -28,6 +28,11 @@ class SandboxSettings:
     webhook_max_attempts: int = 8
     #: Clipia generations one account may have in flight (0: no limit); beyond it submit is 429
     concurrency_limit: int = 0
+    #: uneven, seeded job timelines (queue moves, stalls, jumps, surprises: see ``pace.py``)
+    #: instead of an even progress over exactly ``queue_seconds`` + ``run_seconds``
+    realism: bool = False
+    #: the seed of those timelines: the same seed and order of submits give the same timelines
+    realism_seed: int = 0
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply a partial update, rejecting unknown names."""

@@ -15,7 +15,9 @@ DAG author expects of any sensor:
   way the task ends with ``AirflowSensorTimeout``, which ``soft_fail`` turns into a skip and which
   is never retried;
 * ``exponential_backoff`` doubles the trigger's pause after every poll that found the job running,
-  up to ``max_wait`` (else up to ``timeout``);
+  up to ``max_wait`` (else up to ``timeout``); without it the trigger polls on ``poll_schedule``
+  (by default near the job's estimated end, ``poke_interval`` when it cannot estimate: see
+  ``docs/polling.md``), starting from what the first poke saw;
 * whatever the resumed task raises goes through ``BaseSensorOperator.resume_execution``, which
   applies ``soft_fail`` and ``never_fail`` to it.
 """
@@ -27,7 +29,7 @@ import traceback
 from abc import abstractmethod
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -42,6 +44,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from clipgen_provider.jobs import EVENT_STATUSES, JobState
+from clipgen_provider.lineage import JobLineageMixin
 from clipgen_provider.links import ClipgenMediaLink
 from clipgen_provider.operators._job import fail_fast_on_permanent_errors
 from clipgen_provider.outputs import check_output_path, deliver_outputs, failure_reason
@@ -54,7 +57,7 @@ if TYPE_CHECKING:
 DEFERRAL_GRACE_SECONDS = 60.0
 
 
-class ClipgenJobSensor(BaseSensorOperator):
+class ClipgenJobSensor(JobLineageMixin, BaseSensorOperator):
     """Wait until a job submitted elsewhere ends; return its result digest and keep its media.
 
     It only reads: it never submits, pays for or cancels anything.
@@ -66,6 +69,12 @@ class ClipgenJobSensor(BaseSensorOperator):
         the first poke.
     :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``),
         with ``soft_fail``, ``timeout`` and ``exponential_backoff`` working as when poking.
+    :param poll_schedule: how the trigger polls when deferred without ``exponential_backoff``:
+        ``"adaptive"`` (default) near the job's estimated end, from its progress and queue position,
+        ``poke_interval`` when it cannot estimate; ``"fixed"`` every ``poke_interval``.
+    :param min_poll_interval: the shortest pause between two adaptive polls, in seconds.
+    :param max_poll_interval: the longest pause between two adaptive polls, in seconds: the most the
+        job's end can go unnoticed (default: 120 s, or ``poke_interval`` if longer).
     """
 
     operator_extra_links = (ClipgenMediaLink(),)
@@ -78,11 +87,22 @@ class ClipgenJobSensor(BaseSensorOperator):
         *,
         output_path: Any = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_schedule: Literal["adaptive", "fixed"] = "adaptive",
+        min_poll_interval: float = 1.0,
+        max_poll_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        from clipgen_provider.triggers._schedule import check_poll_settings
+
+        check_poll_settings(poll_schedule, self.poke_interval, min_poll_interval, max_poll_interval)
         self.output_path = output_path
         self.deferrable = deferrable
+        self.poll_schedule = poll_schedule
+        self.min_poll_interval = min_poll_interval
+        self.max_poll_interval = max_poll_interval
+        #: when the last poke read the job, and what it saw (the trigger's schedule starts there)
+        self._seen: tuple[float, JobState] | None = None
 
     # -- what a subclass provides ------------------------------------------------------------
     @property
@@ -99,14 +119,15 @@ class ClipgenJobSensor(BaseSensorOperator):
         """The XCom digest of a completed job: the same as the generate operator returns."""
 
     @abstractmethod
-    def make_trigger(self, deadline: float, max_poll_interval: float | None) -> JobPollingTrigger:
-        """The read-only trigger that polls the job every ``poke_interval`` seconds."""
+    def make_trigger(self, deadline: float, polling: dict[str, Any]) -> JobPollingTrigger:
+        """The read-only trigger that polls the job, with ``polling`` (:meth:`poll_options`) as kwargs."""
 
     # -- the flow ---------------------------------------------------------------------------
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One read; a completed job's digest becomes the XCom value, a failed one fails the task."""
         with fail_fast_on_permanent_errors():
             state, answer = self.read_job()
+        self._seen = (time.time(), state)
         self.log.info("%s %s: %s", self.job_noun, self.job_id, state.describe())
         if not state.terminal:
             return False
@@ -127,16 +148,17 @@ class ClipgenJobSensor(BaseSensorOperator):
         if isinstance(done, PokeReturnValue) and done.is_done:
             return self._deliver(context, done.xcom_value)
         deadline = started + self.timeout
+        polling = self.poll_options()
         self.log.info(
-            "Deferring: the triggerer polls %s %s every %s s%s until %s.",
+            "Deferring: the triggerer polls %s %s (%s schedule, %s s interval) until %s.",
             self.job_noun,
             self.job_id,
+            polling["poll_schedule"],
             self.poke_interval,
-            " with exponential backoff" if self.exponential_backoff else "",
             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(deadline)),
         )
         self.defer(
-            trigger=self.make_trigger(deadline, self._max_poll_interval()),
+            trigger=self.make_trigger(deadline, polling),
             method_name="execute_complete",
             timeout=timedelta(seconds=max(deadline - time.time(), 0.0) + DEFERRAL_GRACE_SECONDS),
         )
@@ -179,12 +201,30 @@ class ClipgenJobSensor(BaseSensorOperator):
                 raise AirflowSkipException(f"Skipping due to never_fail: {err}") from err
             raise
 
-    def _max_poll_interval(self) -> float | None:
-        """With ``exponential_backoff``: the longest pause between polls (``max_wait``, else ``timeout``)."""
-        if not self.exponential_backoff:
-            return None
-        return self.max_wait.total_seconds() if self.max_wait else float(self.timeout)
+    def poll_options(self) -> dict[str, Any]:
+        """The trigger's poll kwargs: with ``exponential_backoff`` pauses doubling from
+        ``poke_interval`` up to ``max_wait`` (else ``timeout``), as when poking; otherwise
+        ``poll_schedule`` within its bounds, starting from what the last poke saw."""
+        if self.exponential_backoff:
+            ceiling = self.max_wait.total_seconds() if self.max_wait else float(self.timeout)
+            return {
+                "poll_interval": self.poke_interval,
+                "poll_schedule": "backoff",
+                "max_poll_interval": ceiling,
+            }
+        from clipgen_provider.triggers._schedule import handover
+
+        seen = self._seen
+        return {
+            "poll_interval": self.poke_interval,
+            "poll_schedule": self.poll_schedule,
+            "min_poll_interval": self.min_poll_interval,
+            "max_poll_interval": self.max_poll_interval,
+            "schedule_state": handover(seen_at=seen[0], state=seen[1]) if seen else None,
+        }
 
     def _deliver(self, context: Context, result: Any) -> Any:
-        """Store the media, set the link, annotate the outlet Asset events (see :mod:`..outputs`)."""
-        return deliver_outputs(self, context, result, self.output_path, job_id=self.job_id)
+        """Store the media, set the link, annotate the outlet Asset events (see :mod:`..outputs`), and
+        keep the result for OpenLineage (see :mod:`..lineage`)."""
+        self.lineage_result = deliver_outputs(self, context, result, self.output_path, job_id=self.job_id)
+        return self.lineage_result

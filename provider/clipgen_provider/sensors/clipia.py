@@ -21,8 +21,8 @@ class ClipiaRequestSensor(ClipgenJobSensor):
     (or any other system) submits, this sensor waits, copies the media to ``output_path`` and
     announces them on its outlet Assets, exactly as the generate operator would have. It only
     reads: it never submits or pays. With ``deferrable=True`` the wait runs in the triggerer
-    (:class:`~clipgen_provider.triggers.clipia.ClipiaRequestTrigger`), polling every
-    ``poke_interval`` seconds (doubling with ``exponential_backoff``) until ``timeout``, with
+    (:class:`~clipgen_provider.triggers.clipia.ClipiaRequestTrigger`), polling near the
+    job's estimated end (``poll_schedule``; doubling with ``exponential_backoff``) until ``timeout``, with
     ``soft_fail`` and the other sensor options behaving as they do when poking. A failed
     request fails the task with Clipia's message and code, or skips it with ``soft_fail=True``.
 
@@ -66,13 +66,12 @@ class ClipiaRequestSensor(ClipgenJobSensor):
 
         return dict(result_summary(dict(answer)))
 
-    def make_trigger(self, deadline: float, max_poll_interval: float | None) -> ClipiaRequestTrigger:
+    def make_trigger(self, deadline: float, polling: dict[str, Any]) -> ClipiaRequestTrigger:
         from clipgen_provider.triggers.clipia import ClipiaRequestTrigger
 
         return ClipiaRequestTrigger(
             job_id=self.job_id,
             conn_id=self.clipia_conn_id,
-            poll_interval=self.poke_interval,
             deadline=deadline,
-            max_poll_interval=max_poll_interval,
+            **polling,
         )

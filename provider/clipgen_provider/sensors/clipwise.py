@@ -22,8 +22,8 @@ class ClipwiseGenerationSensor(ClipwiseHookMixin, ClipgenJobSensor):
     media to ``output_path`` and announces them on its outlet Assets, exactly as the generate
     operator would have. It only reads: it never starts, pays for, or cancels anything (killing the
     sensor leaves the generation running). With ``deferrable=True`` the wait runs in the triggerer
-    (:class:`~clipgen_provider.triggers.clipwise.ClipwiseGenerationTrigger`), polling every
-    ``poke_interval`` seconds (doubling with ``exponential_backoff``) until ``timeout``, with
+    (:class:`~clipgen_provider.triggers.clipwise.ClipwiseGenerationTrigger`), polling near the
+    job's estimated end (``poll_schedule``; doubling with ``exponential_backoff``) until ``timeout``, with
     ``soft_fail`` and the other sensor options behaving as they do when poking. A failed
     generation fails the task with Clipwise's message and code, or skips it with ``soft_fail=True``.
 
@@ -62,14 +62,13 @@ class ClipwiseGenerationSensor(ClipwiseHookMixin, ClipgenJobSensor):
 
         return dict(generation_summary(answer))
 
-    def make_trigger(self, deadline: float, max_poll_interval: float | None) -> ClipwiseGenerationTrigger:
+    def make_trigger(self, deadline: float, polling: dict[str, Any]) -> ClipwiseGenerationTrigger:
         from clipgen_provider.triggers.clipwise import ClipwiseGenerationTrigger
 
         return ClipwiseGenerationTrigger(
             job_id=self.job_id,
             conn_id=self.clipwise_conn_id,
-            poll_interval=self.poke_interval,
             deadline=deadline,
-            max_poll_interval=max_poll_interval,
+            **polling,
             cancel_on_kill=False,
         )

@@ -3,14 +3,15 @@
 Built for triggerers holding thousands of waits: one shared HTTP pool per event loop (the hook's
 ``async with``), one connection lookup per loop and connection (not one per wait), no per-poll
 client, jittered poll times so waits started together do not poll together, and an absolute
-deadline that survives triggerer restarts. The trigger only reads: it
-never submits or pays for anything, so a triggerer restart that re-runs :meth:`run` costs nothing.
+deadline that survives triggerer restarts. When to poll is the business of
+:mod:`clipgen_provider.triggers._schedule` (by default near the job's estimated end, see
+``docs/polling.md``). The trigger only reads: it never submits or pays for anything, so a
+triggerer restart that re-runs :meth:`run` costs nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 import weakref
 from abc import abstractmethod
@@ -20,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from clipgen_provider.exceptions import ClipgenApiError
+from clipgen_provider.exceptions import ClipgenApiError, ClipgenConfigError
 from clipgen_provider.hooks._base import ClipgenApiHook
 from clipgen_provider.hooks._transport import RetryPolicy
 from clipgen_provider.jobs import EventStatus, JobState, StatusTracker, trigger_event
+from clipgen_provider.metrics import count_poll_error
+from clipgen_provider.triggers._schedule import DEFAULT_SHORTEST, PollPlanner, PollScheduleName, PollSettings
 
-#: polls are spread by up to this fraction of the interval
-_JITTER = 0.1
 #: one attempt per poll: the trigger's own tolerance of consecutive failures does the retrying
 TRIGGER_RETRY = RetryPolicy(max_attempts=1)
 #: seconds the waits of one event loop share a connection that one of them looked up
@@ -76,16 +77,26 @@ loop_connections = LoopConnections()
 
 
 class JobPollingTrigger(BaseTrigger):
-    """Poll a job's status every ``poll_interval`` seconds until it is terminal or ``deadline`` passes.
+    """Poll a job's status until it is terminal or ``deadline`` passes, on the schedule asked for.
 
     :param job_id: the remote job (Clipia request id, Clipwise generation id, …)
     :param conn_id: the Airflow connection to read it with
-    :param poll_interval: seconds between status polls
+    :param poll_interval: seconds between status polls with ``poll_schedule="fixed"``; the
+        ``adaptive`` schedule's pause when it has nothing to estimate from; ``backoff``'s first pause
     :param deadline: absolute UNIX time after which a ``timeout`` event is sent (None: no limit)
     :param max_consecutive_errors: transient failures in a row tolerated before an ``error`` event
-    :param max_poll_interval: when set, the pause doubles after every poll that found the job
-        still running, up to this many seconds (a safety-net poll for a long job costs a few
-        calls, not one per ``poll_interval``); None: a steady ``poll_interval``
+    :param max_poll_interval: the longest pause between two polls: with ``adaptive`` the most a
+        job's end can go unnoticed (None: 120 s, or ``poll_interval`` if longer); with ``backoff``
+        the ceiling the pause doubles up to (None: it stays at ``poll_interval``)
+    :param poll_schedule: ``adaptive``: poll near the job's estimated end (from its progress, its
+        queue position, the recent durations of ``job_kind``), backing off while it is far;
+        ``fixed``: every ``poll_interval``; ``backoff``: doubling pauses (see ``docs/polling.md``)
+    :param min_poll_interval: the shortest pause of ``adaptive``
+    :param job_kind: what kind of job this is (e.g. ``Clipia request:nano-banana-2``): ``adaptive``
+        learns how long such jobs take in this triggerer (None: it does not)
+    :param schedule_state: what the task knew of the job when it deferred (its submit time, the
+        progress it saw: :meth:`PollPlanner.snapshot`), so the schedule starts from the job's real
+        age, also after a triggerer restart (None: its age is unknown, so the first poll is at once)
     """
 
     def __init__(
@@ -97,6 +108,10 @@ class JobPollingTrigger(BaseTrigger):
         deadline: float | None = None,
         max_consecutive_errors: int = 5,
         max_poll_interval: float | None = None,
+        poll_schedule: PollScheduleName = "adaptive",
+        min_poll_interval: float = DEFAULT_SHORTEST,
+        job_kind: str | None = None,
+        schedule_state: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.job_id = job_id
@@ -105,9 +120,22 @@ class JobPollingTrigger(BaseTrigger):
         self.deadline = deadline
         self.max_consecutive_errors = max_consecutive_errors
         self.max_poll_interval = max_poll_interval
+        self.poll_schedule = poll_schedule
+        self.min_poll_interval = min_poll_interval
+        self.job_kind = job_kind
+        self.schedule_state = schedule_state
+        self.poll_settings = PollSettings(poll_schedule, poll_interval, min_poll_interval, max_poll_interval)
+        if problem := self.poll_settings.problem():
+            raise ClipgenConfigError(problem)
+        #: the running wait's schedule (set by :meth:`run`)
+        self._planner: PollPlanner | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Plain JSON kwargs: the trigger is rebuilt from them after a triggerer restart."""
+        """Plain JSON kwargs: the trigger is rebuilt from them after a triggerer restart.
+
+        Airflow stores them when the task defers; ``schedule_state`` is then what the task knew of
+        the job (once the wait runs, what its schedule has learned since).
+        """
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
@@ -117,6 +145,10 @@ class JobPollingTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "max_consecutive_errors": self.max_consecutive_errors,
                 "max_poll_interval": self.max_poll_interval,
+                "poll_schedule": self.poll_schedule,
+                "min_poll_interval": self.min_poll_interval,
+                "job_kind": self.job_kind,
+                "schedule_state": self._planner.snapshot() if self._planner else self.schedule_state,
             },
         )
 
@@ -150,32 +182,48 @@ class JobPollingTrigger(BaseTrigger):
     def _event(self, state: JobState | None, status: EventStatus, message: str) -> dict[str, Any]:
         return trigger_event(state, status, self.job_id, message)
 
+    def make_planner(self) -> PollPlanner:
+        """This wait's schedule, resumed from ``schedule_state`` when the task left one."""
+        state = self.schedule_state or {}
+        submitted_at = state.get("submitted_at")
+        return PollPlanner(
+            self.poll_settings,
+            submitted_at=time.time() if submitted_at is None else float(submitted_at),
+            kind=self.job_kind,
+            state=self.schedule_state,
+        )
+
     async def _watch(self, hook: Any) -> dict[str, Any]:
         tracker = StatusTracker()
+        planner = self._planner = self.make_planner()
         errors = 0
         state: JobState | None = None
-        interval = self.poll_interval
+        pause = planner.first_pause(time.time()) if self.schedule_state else 0.0
+        if pause:
+            pause = planner.jittered(pause)
         while True:
+            if pause:
+                if self.deadline is not None:
+                    pause = min(pause, max(self.deadline - time.time(), 0.0))
+                await asyncio.sleep(pause)
             if self.deadline is not None and time.time() >= self.deadline:
                 return self._event(state, "timeout", f"{self.job_label} was not finished by the deadline")
-            pause = interval * (1 + random.uniform(-_JITTER, _JITTER))
             try:
                 state = await self.fetch_state(hook)
             except ClipgenApiError as err:
                 errors += 1
+                count_poll_error(err.api_name, err.status_code)
                 if not err.is_transient or errors >= self.max_consecutive_errors:
                     return self._event(state, "error", f"could not read {self.job_label}: {err}")
                 self.log.warning("Reading %s failed (%d in a row): %s", self.job_label, errors, err)
-                pause = max(pause, err.retry_after or 0.0)
+                pause = max(planner.jittered(planner.after_error(time.time())), err.retry_after or 0.0)
             else:
                 errors = 0
                 if line := tracker.change(state):
                     self.log.info("%s: %s", self.job_label, line)
                 if state.terminal:
+                    if state.succeeded:
+                        planner.finished(time.time())
                     verdict: EventStatus = "success" if state.succeeded else "failed"
                     return self._event(state, verdict, f"{self.job_label} ended {state.describe()}")
-                if self.max_poll_interval is not None:
-                    interval = min(interval * 2, max(self.max_poll_interval, self.poll_interval))
-            if self.deadline is not None:
-                pause = min(pause, max(self.deadline - time.time(), 0.0))
-            await asyncio.sleep(pause)
+                pause = planner.jittered(planner.after(state, time.time()))

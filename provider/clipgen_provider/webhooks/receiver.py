@@ -20,7 +20,8 @@ ago is resumed when that time is up, by a background task of this API server (sh
 stop first, the trigger finds the stored delivery in the mailbox).
 
 Answers carry only ``{"result": ...}``: no secret, signature or internal detail ever leaves,
-and none is logged. The app has no docs or OpenAPI pages.
+and none is logged. Each one is counted in the metric ``clipgen.webhook.deliveries.<result>``.
+The app has no docs or OpenAPI pages.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
+from clipgen_provider.metrics import count_webhook_delivery
 from clipgen_provider.webhooks import _airflow_internals as db
 from clipgen_provider.webhooks import mailbox
 from clipgen_provider.webhooks.addressing import DELIVERY_PATH
@@ -90,6 +92,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _answer(result: Result) -> JSONResponse:
+    count_webhook_delivery(result)
     return JSONResponse({"result": result}, status_code=_STATUS[result])
 
 

@@ -36,10 +36,11 @@ class Generation:
     media_recorded: bool = False
 
     @classmethod
-    def start(cls, request: GenerationRequest, settings: SandboxSettings, at: float) -> Generation:
-        """Create a queued job, copying the current timing settings onto it."""
-        timeline = Timeline(at, settings.queue_seconds, settings.run_seconds)
-        return cls(new_id("gen"), request, timeline, new_id("med"))
+    def start(
+        cls, request: GenerationRequest, settings: SandboxSettings, at: float, index: int
+    ) -> Generation:
+        """Create the account's ``index``-th job, queued, copying the current timing settings onto it."""
+        return cls(new_id("gen"), request, Timeline.for_job(at, settings, index), new_id("med"))
 
     @property
     def fails(self) -> bool:

@@ -35,7 +35,9 @@ async def generations_create(
             response.headers["Idempotent-Replayed"] = "true"
             return account.generation(replayed).view(at, base_url)
     job = account.add_generation(
-        Generation.start(parse_generation(body, account.find), sandbox_settings(request), at)
+        Generation.start(
+            parse_generation(body, account.find), sandbox_settings(request), at, len(account.generations)
+        )
     )
     if idempotency_key is not None:
         account.idempotency.remember(idempotency_key, body, job.id, at)

@@ -2,7 +2,8 @@
 
 Jobs never run in the background: their state is computed from the creation time and the
 durations stored on the job, so a job moves through real states over real time without threads,
-and a changed sandbox setting never alters a job that already started.
+and a changed sandbox setting never alters a job that already started. Under the ``realism``
+setting a job's timeline carries its seeded :class:`~clipgen_provider.sandbox.pace.Pace`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
+
+from clipgen_provider.sandbox.pace import Pace, draw_pace
+from clipgen_provider.sandbox.settings import SandboxSettings
 
 Phase = Literal["queued", "running", "done"]
 
@@ -36,6 +40,16 @@ class Timeline:
     created_at: float
     queue_seconds: float
     run_seconds: float
+    #: the uneven progress under ``realism`` (None: even)
+    pace: Pace | None = None
+
+    @classmethod
+    def for_job(cls, at: float, settings: SandboxSettings, index: int) -> Timeline:
+        """The timeline of an account's ``index``-th job created at ``at``, from the settings."""
+        if not settings.realism:
+            return cls(at, settings.queue_seconds, settings.run_seconds)
+        pace = draw_pace(settings.realism_seed, index, settings.queue_seconds, settings.run_seconds)
+        return cls(at, pace.queue_seconds, pace.run_seconds, pace)
 
     @property
     def started_at(self) -> float:
@@ -62,6 +76,8 @@ class Timeline:
             return 0
         if phase == "done":
             return 100
+        if self.pace is not None:
+            return self.pace.progress(at - self.started_at)
         return min(99, int(100 * (at - self.started_at) / self.run_seconds))
 
     def changed_at(self, at: float) -> float:

@@ -1,0 +1,1 @@
+"""TaskFlow decorators ``@task.clipia`` and ``@task.clipwise``, over the generate operators."""

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The unit, sandbox, integration and scenario tests on the older Airflow minor versions the provider
+# supports (the README's test command covers the newest, 3.3). Each version gets its own virtual
+# environment, resolved as of a few days after that release (uv --exclude-newer): the dependencies a
+# deployment of that release installed, the way Airflow's constraint files pin them.
+# Usage: bash scripts/test_airflow_versions.sh [VERSION ...] [-- PYTEST ARGS]   (default: every version)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+
+declare -A RELEASED_BY=(   # newest patch release of each supported older minor -> resolve dependencies as of
+    [3.1.8]=2026-03-20
+    [3.2.2]=2026-06-05
+)
+versions=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do versions+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+[ ${#versions[@]} -gt 0 ] || versions=(3.1.8 3.2.2)
+
+for version in "${versions[@]}"; do
+    cutoff="${RELEASED_BY[$version]:?no dependency date for Airflow $version}"
+    venv=".venv-airflow-${version%.*}"
+    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+    [ -x "$venv/bin/uv" ] || "$venv/bin/python" -m pip install --quiet --disable-pip-version-check uv
+    "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --exclude-newer "$cutoff" \
+        -e ".[test]" "apache-airflow==$version"
+    echo "== Airflow $version ($venv)"
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/sandbox tests/integration tests/scenarios "$@"
+done
