@@ -109,6 +109,7 @@ with scenario("sensors_backoff"):
         task_id="steady",
         request_id="{{ ti.xcom_pull(task_ids='submit_steady', key='request_id') }}",
         deferrable=True,
+        poll_schedule="fixed",
         **SENSE,
     )
     backoff_submit = submit_image("backoff", task_id="submit_backoff")
