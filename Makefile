@@ -1,4 +1,4 @@
-.PHONY: setup demo test test-production bench
+.PHONY: setup demo test test-browser screenshots test-production bench
 
 setup:  ## create .venv and install the provider, the sandbox and the dev tools
 	bash scripts/setup.sh
@@ -8,6 +8,14 @@ demo: setup  ## start the sandbox, run the example DAGs end to end with deferral
 
 test: setup  ## lint, type-check and run every test
 	bash scripts/test.sh
+
+test-browser: setup  ## Airflow's UI in headless Chromium: sign-in, Media tab, Clipgen page, review (tests/browser)
+	bash scripts/setup_browser.sh
+	.venv/bin/python -m pytest -q -p no:cacheprovider tests/browser
+
+screenshots: setup  ## run the browser suite and write its screenshots into docs/images
+	bash scripts/setup_browser.sh
+	CLIPGEN_SCREENSHOTS=docs/images .venv/bin/python -m pytest -q -p no:cacheprovider tests/browser
 
 test-production: setup  ## the cluster suite on PostgreSQL + Celery/Redis (needs both services on loopback)
 	bash scripts/test_production.sh

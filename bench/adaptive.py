@@ -10,7 +10,7 @@ second after each submit (a deferral's hand-over) a real
 kwargs ``ClipiaGenerateOperator`` gives it; only its HTTP call is replaced by a direct read of the
 store's status answer, mapped by the hook's own ``clipia_job_state``. All of a stream's triggers
 share one event loop and the process's duration history, as in a triggerer. The same seed gives
-both schedules the same jobs.
+both schedules the same jobs, and seeds the triggers' jitter, so a run's figures repeat exactly.
 
 Per job: API calls = 1 submit + the trigger's status reads + 1 result read (what
 ``api_calls_per_job_poll`` counts), and the notice delay = the moment the trigger yields its event
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import statistics
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -201,6 +202,7 @@ def simulate(
     """One stream of ``profile`` under ``schedule`` (``adaptive`` or ``fixed``), in virtual time;
     ``realism=False``: every job exactly ``queue_seconds`` + ``run_seconds``, progress even."""
     _schedule.HISTORY.clear()  # each stream starts in a fresh triggerer
+    random.seed(seed)  # the triggers' jitter: the same figures on every run
     store = _store(profile, seed, realism)
     waits = virtual_time.run(_stream(profile, schedule, store, max_poll_interval))
     return _figures(waits, store)

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from bench import machine
 from bench.kinds import KINDS
 from bench.triggers import LAG_P99_LIMIT_MS, run_child, served_polls
 from clipgen_provider.sandbox.server import SandboxServer
@@ -89,12 +90,18 @@ def find_adaptive_max(
     window: float,
     seed: int,
     poll_interval: float,
+    quiet_seconds: float,
     log: Callable[[str], None] = print,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Each size in turn, smallest first, stopping at the first the loop does not keep up with."""
+    """Each size in turn, smallest first, stopping at the first the loop does not keep up with.
+
+    Before each, up to ``quiet_seconds`` for a quiet machine (a shared machine's neighbours make
+    the loop lag as surely as its own waits do); each run records the load it started under.
+    """
     best, runs = 0, []
     for size in sorted(sizes):
-        result = run_renewing(sandbox, size, job, settle, window, seed, poll_interval)
+        quiet = machine.wait_until_quiet(quiet_seconds, 20.0, log)
+        result = {**run_renewing(sandbox, size, job, settle, window, seed, poll_interval), "quiet": quiet}
         runs.append(result)
         log(
             f"  adaptive waits x{size:,}: lag p99 {result['lag_p99_ms']} ms, "

@@ -13,12 +13,12 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from bench import imports, machine
+from bench import imports, machine, ui_gallery
 from bench.adaptive import compare, even_renders, sweep_longest
 from bench.adaptive_live import measure_live
 from bench.adaptive_load import find_adaptive_max
 from bench.job_flow import run_job_flows
-from bench.plan import BenchPlan
+from bench.plan import SMOKE, BenchPlan
 from bench.throughput import measure_throughput
 from bench.triggers import find_max
 from bench.webhook_mode import measure_webhook_mode
@@ -93,6 +93,8 @@ def run_suite(plan: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
         log(f"  {webhook}")
     ours, peer = _at(runs["clipia"], plan.peer_size), _at(runs["http_sensor"], plan.peer_size)
     floor = _at(runs["aiohttp_floor"], plan.peer_size)
+    ui = ui_gallery.run(smoke=plan is SMOKE, log=log)  # its section: python -m bench.ui_gallery
+    details["ui_gallery"] = ui["details"]["ui_gallery"]
     details.update(
         started_at=started.isoformat(timespec="seconds"),
         duration_s=round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()),
@@ -130,6 +132,7 @@ def run_suite(plan: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
         "worker_slot_s_per_job_blocking": flows["blocking"]["slot_seconds"],
         "import_cost_ratio_vs_http_operator": import_figures["ratio"],
         "sandbox_requests_per_second": throughput["best"],
+        ui_gallery.KEY: ui[ui_gallery.KEY],
         "notes": _webhook_notes(webhook),
         "details": details,
     }
@@ -147,6 +150,7 @@ def run_adaptive(sandbox: SandboxServer, bench: BenchPlan, log: Callable[[str], 
         plan.load_window,
         plan.seed,
         bench.load.poll_interval,
+        bench.quiet_wait_seconds,
         log,
     )
     log(f"Adaptive polling: {plan.live.jobs} jobs in real time against the sandbox, both schedules")
@@ -195,9 +199,7 @@ def run_adaptive(sandbox: SandboxServer, bench: BenchPlan, log: Callable[[str], 
 def run_adaptive_only(plan: BenchPlan, log: Callable[[str], None]) -> dict[str, Any]:
     """The adaptive-polling section alone, against its own sandbox (``python -m bench --only adaptive``)."""
     with SandboxServer() as sandbox:
-        quiet = machine.wait_until_quiet(plan.quiet_wait_seconds, 20.0, log)
         figures = run_adaptive(sandbox, plan, log)
-    figures["details"]["quiet"] = quiet
     return {**figures, "details": {"adaptive": figures["details"]}}
 
 

@@ -4,20 +4,30 @@ Starts the sandbox on a free port, gives Airflow a throw-away home (SQLite), poi
 ``clipia_default`` and ``clipwise_default`` connections at the sandbox, runs each DAG in ``dags/``
 with ``airflow dags test`` (deferrals included: the triggers run in-process), then prints every
 task's media URLs and cost from XCom. Exits non-zero if any DAG run does not succeed.
+
+A DAG with a review gate (``ClipgenReviewOperator``) waits for a person's answer; for it the demo
+also starts an ``airflow api-server`` on the same home and database and answers the review
+through the REST API as a reviewer would (``scripts/demo_reviewer.py``). The SQLite database is in
+WAL mode, with a 30 s lock timeout, so the two processes can write to it side by side.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
+
+# scripts/ is on sys.path when this file runs as a script
+from demo_reviewer import AIRFLOW, ReviewerApiServer, answer_reviews, review_gates
 
 REPO = Path(__file__).resolve().parents[1]
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 def demo_env(home: str, sandbox_url: str) -> dict[str, str]:
@@ -25,6 +35,8 @@ def demo_env(home: str, sandbox_url: str) -> dict[str, str]:
     return {
         **os.environ,
         "AIRFLOW_HOME": home,
+        # an API server answers reviews while ``dags test`` runs: SQLite writers wait for the lock
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{Path(home) / 'airflow.db'}?timeout=30",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW_CONN_CLIPIA_DEFAULT": json.dumps(
@@ -54,6 +66,11 @@ with create_session() as session:
     )
     for row in rows:
         value = row.value if isinstance(row.value, dict) else {{}}
+        if "decision" in value:  # a review gate's result
+            items = [f"{{i['label']}} ({{i['task_id']}}[{{i['map_index']}}])" for i in value["approved"]]
+            who = (value.get("responded_by") or {{}}).get("name", "nobody (timed out)")
+            chosen = f"{{value['chosen_option']}} by {{who}}"
+            print(f"    {{row.task_id}}: {{chosen}}; approved: {{', '.join(items) or 'none'}}")
         cost = f"  ({{value['cost']}} credits)" if value.get("cost") is not None else ""
         for url in value.get("media_urls", []):
             print(f"    {{row.task_id}}: {{url}}{{cost}}")
@@ -61,6 +78,26 @@ with create_session() as session:
             print(f"    {{row.task_id}} stored: {{path}}")
 """
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
+def run_with_reviewer(env: dict[str, str], dag_id: str, gates: list[str], log: IO[str], home: Path) -> int:
+    """``airflow dags test`` of a DAG with review gates, answered through an API server started
+    for it (stopped, with the run, however this ends); return the run's exit status."""
+    with ReviewerApiServer(env, home / f"api-server-{dag_id}.log") as server:
+        run = subprocess.Popen(
+            [AIRFLOW, "dags", "test", dag_id],
+            env=server.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            answer_reviews(server, dag_id, gates, run)
+            return run.wait()
+        finally:
+            if run.poll() is None:  # the reviewer failed: the run would wait a day for an answer
+                os.killpg(run.pid, signal.SIGKILL)
+                run.wait()
 
 
 def main() -> int:
@@ -72,15 +109,21 @@ def main() -> int:
         print(f"Sandbox of Clipia and Clipwise serving at {sandbox.url}")
         env = demo_env(home, sandbox.url)
         subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+        with sqlite3.connect(Path(home) / "airflow.db") as db:  # readers stop blocking the API server
+            db.execute("PRAGMA journal_mode=WAL")
+        gates = review_gates(env)
         for dag_id in dag_ids():
             log_path = Path(home) / f"{dag_id}.log"
             started = time.monotonic()
             with log_path.open("w") as log:
-                result = subprocess.run(
-                    [AIRFLOW, "dags", "test", dag_id], env=env, stdout=log, stderr=subprocess.STDOUT
-                )
+                if dag_id in gates:
+                    returncode = run_with_reviewer(env, dag_id, gates[dag_id], log, Path(home))
+                else:
+                    returncode = subprocess.run(
+                        [AIRFLOW, "dags", "test", dag_id], env=env, stdout=log, stderr=subprocess.STDOUT
+                    ).returncode
             text = log_path.read_text()
-            ok = result.returncode == 0 and "state=success" in text
+            ok = returncode == 0 and "state=success" in text
             print(f"\n{dag_id}: {'success' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
             if ok:
                 print_outputs(env, dag_id)

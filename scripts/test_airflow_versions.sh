@@ -3,6 +3,7 @@
 # supports (the README's test command covers the newest, 3.3). Each version gets its own virtual
 # environment, resolved as of a few days after that release (uv --exclude-newer): the dependencies a
 # deployment of that release installed, the way Airflow's constraint files pin them.
+# Two pytest-xdist workers as in scripts/test.sh (PYTEST_WORKERS=0: everything in one process).
 # Usage: bash scripts/test_airflow_versions.sh [VERSION ...] [-- PYTEST ARGS]   (default: every version)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,5 +26,8 @@ for version in "${versions[@]}"; do
     "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --exclude-newer "$cutoff" \
         -e ".[test]" "apache-airflow==$version"
     echo "== Airflow $version ($venv)"
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/sandbox tests/integration tests/scenarios "$@"
+    started=$SECONDS
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/sandbox tests/integration tests/scenarios \
+        -n "${PYTEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
+    echo "== Airflow $version: $((SECONDS - started)) s"
 done

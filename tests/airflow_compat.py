@@ -2,7 +2,8 @@
 
 Airflow 3.2 moved the DAG bag from ``airflow.models.dagbag`` to ``airflow.dag_processing.dagbag``
 and gave it a ``bundle_name``; tests reach both through here, so each supported version (3.1, 3.2,
-3.3) runs the same tests.
+3.3) runs the same tests. ``HAS_TASK_STATE_STORE`` tells the tests whose expectations differ where
+the provider keeps its ledger (see ``docs/compatibility.md``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ try:
 except ImportError:  # Airflow 3.1
     from airflow.models.dagbag import BundleDagBag, DagBag, sync_bag_to_db  # type: ignore[no-redef]
 
-__all__ = ["DagBag", "bundle_dag_bag", "sync_bag_to_db"]
+try:  # Airflow 3.3: a task_state_store per task instance, where the provider keeps its ledger
+    from airflow.sdk.execution_time.context import NEVER_EXPIRE as _NEVER_EXPIRE  # noqa: F401
+
+    HAS_TASK_STATE_STORE = True
+except ImportError:  # Airflow 3.1, 3.2: the API's idempotency store is the ledger
+    HAS_TASK_STATE_STORE = False
+
+__all__ = ["HAS_TASK_STATE_STORE", "DagBag", "bundle_dag_bag", "sync_bag_to_db"]
 
 
 def bundle_dag_bag(folder: Path, bundle_name: str) -> DagBag:

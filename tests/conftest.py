@@ -9,9 +9,20 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# one migrated database template per test run (tests/migrated_db.py): the first conftest import of
+# the run (the controller, under pytest-xdist) names it, made only once a test needs it; workers and
+# child processes inherit the name
+os.environ.setdefault(
+    "CLIPGEN_TEST_DB_TEMPLATE",
+    str(Path(tempfile.gettempdir()) / f"clipgen-db-template-{uuid.uuid4().hex}" / "airflow.db"),
+)
 _HOME = Path(tempfile.mkdtemp(prefix="clipgen-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
@@ -32,3 +43,49 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 )
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
+
+
+# -- parallel workers (pytest-xdist, ``--dist loadfile``; see scripts/test.sh) ----------------------
+#: folders whose tests share one session-wide deployment: one worker runs all of them
+_ONE_WORKER_FOLDERS = ("tests/system", "tests/browser")
+#: the longest work units, handed out first so that the workers finish at about the same time
+_LONGEST_FIRST = (
+    "tests/system",
+    "tests/browser",
+    "tests/bench/test_bench_smoke.py",
+    "tests/integration/test_secrets_never_leak.py",
+    "tests/integration/test_cli.py",
+)
+
+
+def _work_unit(nodeid: str) -> str:
+    """A test's work unit: its folder for :data:`_ONE_WORKER_FOLDERS`, else its module (module
+    fixtures, such as the secrets test's DAG runs, are then set up once)."""
+    module = nodeid.split("::", 1)[0]
+    return next((folder for folder in _ONE_WORKER_FOLDERS if module.startswith(folder + "/")), module)
+
+
+def _rank(unit: str) -> int:
+    return next((i for i, first in enumerate(_LONGEST_FIRST) if unit == first), len(_LONGEST_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest work units first (the order within a unit is kept: the sort is stable)."""
+    items.sort(key=lambda item: _rank(_work_unit(item.nodeid)))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, except that each of :data:`_ONE_WORKER_FOLDERS` is one work unit.
+
+    (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8 tags
+    node ids in a way pytest 9.2 no longer sees, so its groups are silently ignored.)
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class _ModuleOrFolderScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return _ModuleOrFolderScheduling(config, log)

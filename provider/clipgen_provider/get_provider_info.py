@@ -64,7 +64,11 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Clipia",
-                "python-modules": ["clipgen_provider.operators.clipia", "clipgen_provider.operators.cost"],
+                "python-modules": [
+                    "clipgen_provider.operators.clipia",
+                    "clipgen_provider.operators.cost",
+                    "clipgen_provider.operators.review",
+                ],
             },
             {"integration-name": "Clipwise", "python-modules": ["clipgen_provider.operators.clipwise"]},
         ],

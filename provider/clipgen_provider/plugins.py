@@ -1,8 +1,9 @@
-"""The provider's Airflow plugin: mounts the Clipia webhook receiver on every Airflow API server.
+"""The provider's Airflow plugin: the Clipia webhook receiver and the media UI, on every API server.
 
 Airflow loads plugins in every process, including each task run, while only the API server mounts
-``fastapi_apps``. The receiver (FastAPI and Airflow's ORM) is therefore imported and built only
-when ``fastapi_apps`` is first read, so tasks and triggers pay nothing for it.
+``fastapi_apps``. The apps (FastAPI and Airflow's ORM) are therefore imported and built only when
+``fastapi_apps`` is first read, so tasks and triggers pay nothing for them. ``external_views`` is
+plain data (:func:`clipgen_provider.ui.external_views`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowPlugin
 
+from clipgen_provider.ui import external_views
 
-class _ReceiverApps:
+
+class _LazyApps:
     """``fastapi_apps`` built on first access, then kept (a descriptor: works on class and instance)."""
 
     def __init__(self) -> None:
@@ -20,17 +23,23 @@ class _ReceiverApps:
 
     def __get__(self, instance: object, owner: type | None = None) -> list[dict[str, Any]]:
         if self._apps is None:
+            from clipgen_provider.ui import URL_PREFIX as UI_PREFIX
+            from clipgen_provider.ui.app import create_ui_app
             from clipgen_provider.webhooks.addressing import URL_PREFIX
             from clipgen_provider.webhooks.receiver import create_receiver_app
 
             self._apps = [
-                {"app": create_receiver_app(), "url_prefix": URL_PREFIX, "name": "Clipgen webhook receiver"}
+                {"app": create_receiver_app(), "url_prefix": URL_PREFIX, "name": "Clipgen webhook receiver"},
+                {"app": create_ui_app(), "url_prefix": UI_PREFIX, "name": "Clipgen media UI"},
             ]
         return self._apps
 
 
 class ClipgenPlugin(AirflowPlugin):
-    """Mounts ``POST /clipgen/clipia/deliveries/{ti_id}`` (see ``docs/webhooks.md``)."""
+    """Mounts ``POST /clipgen/clipia/deliveries/{ti_id}`` (``docs/webhooks.md``; HMAC-signed, no
+    user auth) and the media UI under ``/clipgen-ui`` with its Media tab and Clipgen page
+    (``docs/ui.md``; Airflow's user auth)."""
 
     name = "clipgen"
-    fastapi_apps = _ReceiverApps()
+    fastapi_apps = _LazyApps()
+    external_views = external_views()

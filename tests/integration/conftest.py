@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from clipgen_provider.sandbox.server import SandboxServer
+from tests.migrated_db import install_migrated_db
 
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
     """The sandbox of both APIs over loopback on a free port, with fast jobs."""
-    with SandboxServer() as server:
+    with SandboxServer(startup_timeout=120) as server:  # a loaded machine starts it slowly
         server.update_settings(queue_seconds=0.3, run_seconds=0.8)
         yield server
 
@@ -40,9 +40,8 @@ def clipia_conn(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer, clipia_
 
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
-    """A migrated SQLite metadata database in the test session's AIRFLOW_HOME."""
-    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
-    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)
+    """A migrated SQLite metadata database in the test session's AIRFLOW_HOME (the run's template)."""
+    assert install_migrated_db(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db")
 
 
 def use_token(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer, token: str) -> str:

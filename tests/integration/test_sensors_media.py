@@ -7,8 +7,10 @@ Each scenario (``tests/integration/dags/sensor_scenarios.py``) submits its own j
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +29,60 @@ from tests.integration.test_clipwise_operators import GENERATIONS
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
+def hold(sandbox: SandboxServer, key: str) -> None:
+    """Hold the Clipia jobs ``key`` submits from now on in progress (no end) until released."""
+    httpx.post(f"{sandbox.url}/_sandbox/holds", json={"api_key": key, "progress": 0}).raise_for_status()
+
+
+def release(sandbox: SandboxServer, key: str) -> None:
+    """Let ``key``'s held jobs run the rest of their time from now (and hold no new ones)."""
+    httpx.post(f"{sandbox.url}/_sandbox/holds/release", json={"api_key": key}).raise_for_status()
+
+
 @pytest.fixture
-def slow_jobs(sandbox: SandboxServer) -> Iterator[None]:
-    """Jobs that run for 30 s: longer than any sensor timeout of these scenarios."""
-    sandbox.update_settings(run_seconds=30)
+def held_jobs(sandbox: SandboxServer, clipia_conn: str) -> Iterator[None]:
+    """The test's Clipia jobs never end: longer than any sensor timeout, however slow the machine."""
+    hold(sandbox, clipia_conn)
     try:
         yield
     finally:
-        sandbox.update_settings(run_seconds=0.8)
+        release(sandbox, clipia_conn)
+
+
+@contextmanager
+def running_when_first_read(sandbox: SandboxServer, key: str) -> Iterator[None]:
+    """Hold each Clipia job ``key`` submits until a sensor first reads it, then let it run its whole
+    time: the sensor meets it running (and defers) however long its task took to start on a loaded
+    machine, and sees it end a full run later."""
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def release_each_on_its_first_read() -> None:
+        read: set[str] = set()
+        try:
+            while not stop.wait(0.05):
+                try:
+                    calls = sandbox.calls(api_key=key, method="GET", path="/v1/requests/")
+                except httpx.TransportError:  # a kept-alive connection the server closed: ask again
+                    continue
+                fresh = {call["path"].split("/")[3] for call in calls} - read
+                if fresh:
+                    release(sandbox, key)
+                    hold(sandbox, key)  # the jobs submitted later wait for their own first read
+                    read |= fresh
+        except BaseException as err:  # reported by the test, not lost in the thread
+            errors.append(err)
+
+    hold(sandbox, key)
+    thread = threading.Thread(target=release_each_on_its_first_read, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        release(sandbox, key)
+    assert not errors, errors
 
 
 def latest_asset_event(name: str) -> dict[str, Any]:
@@ -62,7 +110,8 @@ def local(path: str) -> Path:
 def test_clipia_sensor_keeps_the_media_of_a_request_submitted_elsewhere(
     sandbox: SandboxServer, clipia_conn: str, tmp_path: Path
 ) -> None:
-    outcome = run_dag("sensors_clipia_keep_media", out=f"file://{tmp_path}")
+    with running_when_first_read(sandbox, clipia_conn):
+        outcome = run_dag("sensors_clipia_keep_media", out=f"file://{tmp_path}")
     assert outcome.state == "success", outcome.task_states
     request_id = outcome.value("submit", "request_id")
     assert outcome.value("submit") == {
@@ -139,7 +188,7 @@ def test_soft_fail_skips_on_a_failed_request_deferred_or_on_the_first_poke(
 
 
 def test_a_sensor_timeout_skips_with_soft_fail_and_fails_without_retries_otherwise(
-    sandbox: SandboxServer, clipia_conn: str, slow_jobs: None
+    sandbox: SandboxServer, clipia_conn: str, held_jobs: None
 ) -> None:
     outcome = run_dag("sensors_timeout")
     assert outcome.task_states == {"submit": "success", "soft": "skipped", "hard": "failed"}
@@ -151,7 +200,8 @@ def test_a_sensor_timeout_skips_with_soft_fail_and_fails_without_retries_otherwi
 def test_exponential_backoff_spaces_out_the_triggers_polls(sandbox: SandboxServer, clipia_conn: str) -> None:
     sandbox.update_settings(run_seconds=4)
     try:
-        outcome = run_dag("sensors_backoff")
+        with running_when_first_read(sandbox, clipia_conn):  # each sensor watches the whole 4 s run
+            outcome = run_dag("sensors_backoff")
     finally:
         sandbox.update_settings(run_seconds=0.8)
     assert outcome.state == "success", outcome.task_states
@@ -161,8 +211,9 @@ def test_exponential_backoff_spaces_out_the_triggers_polls(sandbox: SandboxServe
         return sandbox.calls(api_key=clipia_conn, method="GET", path=f"/v1/requests/{request_id}/status")
 
     steady, backoff = polls("steady"), polls("backoff")
-    # the same 4.3 s job: polled every 0.2 s (about 20 polls), or at 0.2, 0.4, 0.8, 1.6 … s
-    # intervals (about 6), plus one poke on the worker before deferring and one after resuming
+    # the same 4 s job from the first poke on: polled every 0.2 s (about 20 polls), or at 0.2, 0.4,
+    # 0.8, 1.6 … s intervals (about 6), plus one poke on the worker before deferring and one after
+    # resuming
     assert len(backoff) * 2 <= len(steady), (len(backoff), len(steady))
 
 

@@ -17,18 +17,12 @@ import pytest
 from clipgen_provider.hooks.clipia import ClipiaHook
 from clipgen_provider.operators._ledger import task_identity_key
 from clipgen_provider.sandbox.server import SandboxServer
+from tests.airflow_compat import HAS_TASK_STATE_STORE
 from tests.integration.dagrun import run_dag
 from tests.integration.test_clipwise_operators import API, GENERATIONS
 from tests.scenarios.media_checks import local_path, media_kind
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
-
-try:  # Airflow 3.3: task_state_store, where the ledger and the function's returned inputs are kept
-    from airflow.sdk.execution_time.context import NEVER_EXPIRE as _NEVER_EXPIRE  # noqa: F401
-
-    HAS_TASK_STATE_STORE = True
-except ImportError:  # Airflow 3.1, 3.2
-    HAS_TASK_STATE_STORE = False
 
 PRODUCTS = ["ceramic mug", "linen tote", "bamboo toothbrush"]
 

@@ -2,14 +2,12 @@
 a fresh world per scenario, and an S3-compatible store on loopback for the object-store hand-off.
 
 Each scenario runs its DAGs with the real ``airflow dags test`` CLI in a child process, so the
-test process never imports Airflow; ``airflow db migrate`` runs once and each scenario starts from
-a copy of that database.
+test process never imports Airflow; ``airflow db migrate`` runs once per test run and each scenario
+starts from a copy of that database (``tests/migrated_db.py``).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,8 @@ import httpx
 import pytest
 
 from clipgen_provider.sandbox.server import SandboxServer
-from tests.scenarios.harness import AIRFLOW, Scenario, airflow_env
+from tests.migrated_db import install_migrated_db
+from tests.scenarios.harness import Scenario
 
 #: sandbox job timings: short, yet every job is seen queued and running by a 0.2 s poll
 QUEUE_SECONDS = 0.2
@@ -28,28 +27,18 @@ S3_REGION = "us-east-1"
 @pytest.fixture(scope="session")
 def scenario_sandbox() -> Iterator[SandboxServer]:
     """Both APIs on a free loopback port, with fast jobs."""
-    with SandboxServer("--queue-seconds", str(QUEUE_SECONDS), "--run-seconds", str(RUN_SECONDS)) as server:
+    timing = ("--queue-seconds", str(QUEUE_SECONDS), "--run-seconds", str(RUN_SECONDS))
+    with SandboxServer(*timing, startup_timeout=120) as server:  # a loaded machine starts it slowly
         yield server
 
 
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A metadata database after ``airflow db migrate``, made once and copied into every scenario."""
-    home = tmp_path_factory.mktemp("airflow-template")
-    result = subprocess.run(
-        [AIRFLOW, "db", "migrate"], env=airflow_env(home), capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return home / "airflow.db"
-
-
 @pytest.fixture
-def scenario(tmp_path: Path, scenario_sandbox: SandboxServer, migrated_db: Path) -> Scenario:
-    """A fresh scenario: its own Airflow home (the migrated database copied in), keys and media folder."""
+def scenario(tmp_path: Path, scenario_sandbox: SandboxServer) -> Scenario:
+    """A fresh scenario: its own Airflow home (the run's migrated database copied in), keys and media folder."""
     world = Scenario(root=tmp_path, sandbox=scenario_sandbox)
     world.home.mkdir()
     world.media_dir.mkdir()
-    shutil.copyfile(migrated_db, world.home / "airflow.db")
+    assert install_migrated_db(world.home / "airflow.db")
     return world
 
 

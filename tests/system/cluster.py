@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import httpx
+from tests.migrated_db import install_migrated_db
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -226,7 +227,11 @@ class AirflowCluster:
             raise
 
     def _migrate(self) -> None:
-        """``airflow db migrate`` the deployment's database (its log is kept in :attr:`home`)."""
+        """A migrated database: for SQLite a copy of the test run's template (``tests/migrated_db.py``),
+        else (another database, or no template) ``airflow db migrate`` (its log is kept in :attr:`home`)."""
+        on_sqlite = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite")
+        if on_sqlite and install_migrated_db(self.home / "airflow.db"):
+            return
         with (self.home / "db-migrate.log").open("wb") as log:
             migrated = subprocess.run(
                 [self.airflow, "db", "migrate"],

@@ -17,6 +17,18 @@ from tests.system.scenario import DAG_IDS, RUN_SECONDS, SECRET, WEBHOOK_ATTEMPTS
 from clipgen_provider.sandbox.server import SandboxServer
 
 _cluster: AirflowCluster | None = None
+#: what starting the session's deployment may take on a loaded 2-core machine (six Airflow processes
+#: import at once), on top of the timeout of the test that starts it
+_DEPLOYMENT_START_SECONDS = 600
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first test that needs the deployment also starts it: its timeout covers that too."""
+    first = next((item for item in items if "cluster" in getattr(item, "fixturenames", ())), None)
+    if first is not None:
+        marker = first.get_closest_marker("timeout")
+        own = float(marker.args[0]) if marker is not None and marker.args else 300.0
+        first.add_marker(pytest.mark.timeout(own + _DEPLOYMENT_START_SECONDS))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -33,7 +45,7 @@ def webhook_sandbox() -> Iterator[SandboxServer]:
     """The sandbox, signing webhooks with :data:`SECRET`, retrying a refused one every second."""
     timing = ("--queue-seconds", "0.2", "--run-seconds", str(RUN_SECONDS))
     retries = ("--webhook-retry-seconds", "1", "--webhook-max-attempts", str(WEBHOOK_ATTEMPTS))
-    with SandboxServer("--webhook-secret", SECRET, *timing, *retries) as server:
+    with SandboxServer("--webhook-secret", SECRET, *timing, *retries, startup_timeout=120) as server:
         yield server
 
 

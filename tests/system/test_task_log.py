@@ -1,7 +1,9 @@
 """What a DAG author reads in the task log of a deferred generation, served by the API server.
 
 The trigger's lines (written by the triggerer while the task is deferred) and the worker's lines
-(submit, then ``execute_complete``) come back merged from the log route the UI uses.
+(submit, then ``execute_complete``) come back merged from the log route the UI uses. The sandbox
+holds the job in progress until the log shows a progress line: on a loaded machine the trigger's
+first poll may come later than the job's whole run, and would then only ever see it completed.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ import re
 from typing import Any
 
 import pytest
-from tests.system.cluster import AirflowCluster
+from tests.system.cluster import AirflowCluster, wait_until
 from tests.system.scenario import Scenario
 
 from clipgen_provider.sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.timeout(300)
+_PROGRESS = re.compile(r"\bIN_PROGRESS \d+%")
 
 
 def _log_lines(cluster: AirflowCluster, scenario: Scenario) -> list[str]:
@@ -25,17 +28,32 @@ def _log_lines(cluster: AirflowCluster, scenario: Scenario) -> list[str]:
     return [str(entry.get("event", "")) for entry in answer["content"] if isinstance(entry, dict)]
 
 
+def _progress_lines(lines: list[str]) -> list[str]:
+    """The trigger's ``IN_PROGRESS n%`` lines."""
+    return [line for line in lines if _PROGRESS.search(line)]
+
+
 def test_deferred_task_log_shows_changes_cost_media_and_the_link(
     cluster: AirflowCluster, webhook_sandbox: SandboxServer
 ) -> None:
-    scenario = Scenario.create(cluster, webhook_sandbox, "task_log").start("clipgen_polled")
+    scenario = Scenario.create(cluster, webhook_sandbox, "task_log").hold(progress=90)
+    try:
+        scenario.start("clipgen_polled")
+        wait_until(
+            "a progress line in the deferred task's log",
+            lambda: _progress_lines(_log_lines(cluster, scenario)),
+            180,
+            interval=1.0,
+        )
+    finally:
+        scenario.release()
     scenario.finish()
 
     lines = _log_lines(cluster, scenario)
     text = "\n".join(lines)
     (request_id,) = scenario.requests_read()
     assert request_id in text
-    progress = [line for line in lines if re.search(r"\bIN_PROGRESS \d+%", line)]
+    progress = _progress_lines(lines)
     assert progress, f"no progress line in the task log:\n{text[-3000:]}"
     polls = [call for call in scenario.api_calls() if call["path"].endswith("/status")]
     assert len(progress) <= len(polls)

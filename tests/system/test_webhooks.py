@@ -205,10 +205,12 @@ def test_crash_after_submit_resubmits_the_same_request(started: dict[str, Scenar
 def on_second_api_server(
     started: dict[str, Scenario], cluster: AirflowCluster, webhook_sandbox: SandboxServer
 ) -> Scenario:
-    """A scenario whose webhooks go to the second API server, started once the others ended."""
+    """A scenario whose webhooks go to the second API server, started once the others ended; its
+    job held in progress until the test released it (the triggerer holding its trigger is dead by
+    then, however loaded the machine)."""
     for other in started.values():
         other.wait_for("success", "failed", timeout=300)
-    scenario = Scenario.create(cluster, webhook_sandbox, "ha", api_server=1)
+    scenario = Scenario.create(cluster, webhook_sandbox, "ha", api_server=1).hold(progress=50)
     return scenario.fault(webhook="delay", delay_seconds=8.0)  # lands well after the triggerer died
 
 
@@ -222,8 +224,13 @@ def test_delivery_to_the_other_api_server_after_the_triggers_triggerer_died(
         ti = s.task_instance()
         return (ti.get("trigger") or {}).get("triggerer_id") if ti["state"] == "deferred" else None
 
-    triggerer = cluster.triggerer_jobs[wait_until("a triggerer to take the trigger", holding_triggerer, 90)]
-    triggerer.kill()
+    try:
+        triggerer = cluster.triggerer_jobs[
+            wait_until("a triggerer to take the trigger", holding_triggerer, 90)
+        ]
+        triggerer.kill()
+    finally:
+        s.release()
     assert not triggerer.alive
     assert any(c.alive for c in cluster.triggerer_jobs.values())
     ti = s.finish()

@@ -26,6 +26,7 @@ from airflow.providers.common.compat.sdk import (
 from airflow.sdk import PokeReturnValue
 
 from clipgen_provider.exceptions import ClipgenJobFailed, ClipwiseApiError
+from clipgen_provider.operators._ledger import once_per_task_instance
 from clipgen_provider.operators.clipwise import (
     ClipwiseCreateProductOperator,
     ClipwiseDeleteOperator,
@@ -33,7 +34,6 @@ from clipgen_provider.operators.clipwise import (
     ClipwiseGenerateOperator,
     missing_inputs,
 )
-from clipgen_provider.operators.clipwise_base import once_per_task_instance
 from clipgen_provider.operators.clipwise_results import generation_summary
 from clipgen_provider.sensors.clipwise import ClipwiseGenerationSensor
 from clipgen_provider.triggers.clipwise import ClipwiseExtractUrlTrigger, ClipwiseGenerationTrigger

@@ -98,13 +98,21 @@ def test_operators_offer_adaptive_and_fixed_and_say_which_parameter_is_wrong() -
         check_poll_settings("adaptive", 5, 10, 2)
 
 
-def test_operators_and_sensors_default_to_the_schedules_shortest_pause() -> None:
-    """Their signatures spell the default out (the module stays out of DAG parsing): it must agree."""
+def test_operators_and_sensors_leave_the_bounds_to_the_schedule() -> None:
     for cls in (ClipgenJobOperator, ClipgenJobSensor):
         parameters = inspect.signature(cls.__init__).parameters
-        assert parameters["min_poll_interval"].default == DEFAULT_SHORTEST, cls
         assert parameters["poll_schedule"].default == "adaptive", cls
+        assert parameters["min_poll_interval"].default is None, cls
         assert parameters["max_poll_interval"].default is None, cls
+
+
+@pytest.mark.parametrize(("interval", "floor"), [(5.0, DEFAULT_SHORTEST), (0.2, 0.2)])
+def test_the_shortest_pause_is_never_longer_than_the_fixed_interval_by_default(
+    interval: float, floor: float
+) -> None:
+    """A DAG that polls every 0.2 s must not get slower polls from the adaptive default."""
+    assert PollSettings(interval=interval).floor == floor
+    assert PollSettings(interval=interval, shortest=3.0).floor == 3.0
 
 
 # -- fixed and backoff --------------------------------------------------------------------------
@@ -159,7 +167,7 @@ def test_even_progress_aims_the_poll_at_the_earliest_plausible_end_plus_the_tole
 
 @pytest.mark.parametrize(
     ("length", "cold_polls", "warm_polls"),
-    [(4.0, 2, 2), (60.0, 6, 3), (600.0, 10, 6), (3600.0, 24, 13)],
+    [(4.0, 2, 2), (60.0, 6, 3), (600.0, 10, 6), (3600.0, 25, 13)],
 )
 def test_an_even_job_is_noticed_within_an_interval_with_few_polls(
     length: float, cold_polls: int, warm_polls: int
@@ -212,13 +220,39 @@ def test_a_stall_mid_run_backs_off_in_proportion_to_its_length() -> None:
     assert plan.after(running(30), 70.0) >= schedule.STALL_BACKOFF * 40.0
 
 
-def test_a_stall_near_the_end_polls_no_slower_than_the_interval() -> None:
+def test_a_stall_near_the_end_polls_a_little_faster_than_the_interval() -> None:
     """Stuck at 9x %: finishing touches can end any moment, and progress no longer says when."""
     plan = planner(interval=5, longest=600)
     plan.after(running(40), 40.0)
     plan.after(running(95), 95.0)
     pauses = [plan.after(running(95), at) for at in (100.0, 130.0, 300.0)]
-    assert all(5 * schedule.LATENESS <= pause <= 5.0 for pause in pauses), pauses
+    assert pauses == [5 * schedule.NEAR_PACE] * 3
+    assert (
+        max(plan.jittered(pause, random.Random(seed)) for seed in range(200) for pause in pauses) < 0.95 * 5
+    ), "jittered, still closer together than 95 % of a fixed interval's reads"
+
+
+def test_once_the_earliest_end_has_passed_it_polls_at_the_near_end_pace() -> None:
+    plan = planner(interval=5, longest=600)
+    plan.after(running(40), 40.0)
+    plan.after(running(90), 90.0)  # 1 %/s: 9 to 10 points left, the earliest end some 6 s away
+    estimate = plan.estimate(97.0)
+    assert estimate is not None
+    assert estimate.earliest < 0 < estimate.latest
+    assert plan.next_pause(97.0) == 5 * schedule.NEAR_PACE
+
+
+def test_a_stall_between_two_reads_does_not_push_the_earliest_end_back() -> None:
+    """Ten points in 60 s after fifty in 50 s: the job may have stalled and be back at 1 %/s."""
+    plan = planner(interval=5, longest=600)
+    plan.after(running(50), 50.0)
+    plan.after(running(60), 110.0)
+    estimate = plan.estimate(110.0)
+    assert estimate is not None
+    spread = 1 + schedule.PACE_ERROR + 1 / 10
+    whole_run = 110.0 / 60
+    assert estimate.earliest == pytest.approx(39 * whole_run / spread), "the whole run's faster pace"
+    assert estimate.latest == pytest.approx(40 * 6.0 * spread), "the recent, slower one"
 
 
 def test_after_a_stall_the_rate_is_measured_from_the_stalls_end() -> None:
@@ -261,11 +295,25 @@ def test_history_needs_a_few_jobs_and_forgets_old_ones_and_old_kinds() -> None:
     assert history.typical("c") is not None
 
 
-def test_history_aims_the_first_poll_before_most_jobs_of_the_kind_end() -> None:
-    history = history_of(*[60.0] * 5)
+def test_history_aims_the_first_poll_before_nearly_every_job_of_the_kind_ends() -> None:
+    history = history_of(50, 60, 70, 58, 62)
     plan = planner(history, kind="k", interval=5)
     first = plan.first_pause(1.0)
-    assert 1.0 + first == pytest.approx(60 / (1 + schedule.HISTORY_ERROR)), "the early edge, no slack"
+    assert 1.0 + first == pytest.approx(50 / (1 + schedule.HISTORY_ERROR)), "before the quickest, no slack"
+
+
+def test_a_history_can_learn_that_jobs_got_quicker() -> None:
+    """Jobs that end before the first poll record that poll: it comes before the quickest, so the
+    durations recorded shrink with the jobs instead of sticking at the first poll."""
+    history = history_of(*[60.0] * 3)
+    firsts: list[float] = []
+    while len(firsts) < 20:  # every job now ends at 30 s
+        plan = planner(history, kind="k", interval=5)
+        firsts.append(plan.first_pause(0.0))
+        if firsts[-1] < 30.0:
+            break  # the first poll comes before the end again
+        plan.finished(firsts[-1])  # seen ended at the first poll
+    assert firsts[-1] < 30.0, firsts
 
 
 def test_a_jobs_own_progress_wins_over_the_history_of_its_kind() -> None:
@@ -421,7 +469,7 @@ async def test_completed_jobs_teach_the_process_history_and_serialize_carries_th
     kwargs = trigger.serialize()[1]
     assert kwargs["job_kind"] == kind
     assert kwargs["schedule_state"]["last"][1] == 60, "what the wait learned, as plain JSON"
-    assert (kwargs["poll_schedule"], kwargs["min_poll_interval"]) == ("adaptive", DEFAULT_SHORTEST)
+    assert (kwargs["poll_schedule"], kwargs["min_poll_interval"]) == ("adaptive", None)
 
 
 async def test_a_failed_job_teaches_the_history_nothing(sleeps: list[float]) -> None:

@@ -78,7 +78,8 @@ class ClipgenJobOperator(JobLineageMixin, BaseOperator):
         progress, its queue position and how long this model's (or format's) jobs took lately,
         backing off while it is far (about a third of the calls of a 5 s interval on 60 s
         renders); ``"fixed"``: every ``poll_interval``. See ``docs/polling.md``.
-    :param min_poll_interval: the shortest pause between two adaptive polls, in seconds.
+    :param min_poll_interval: the shortest pause between two adaptive polls, in seconds (default:
+        1 s, or ``poll_interval`` if shorter).
     :param max_poll_interval: the longest pause between two adaptive polls, in seconds: the most
         a job's end can go unnoticed (default: 120 s, or ``poll_interval`` if longer).
     :param output_path: where to copy every produced media file (templated): an
@@ -110,7 +111,7 @@ class ClipgenJobOperator(JobLineageMixin, BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 5.0,
         poll_schedule: Literal["adaptive", "fixed"] = "adaptive",
-        min_poll_interval: float = 1.0,
+        min_poll_interval: float | None = None,
         max_poll_interval: float | None = None,
         wait_timeout: timedelta | float | None = None,
         output_path: Any = None,

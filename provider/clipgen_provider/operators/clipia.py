@@ -204,7 +204,7 @@ class ClipiaGenerateOperator(ClipgenJobOperator):
         back, never a second charge. A new key (a retry after a failed job) signs afresh.
         """
         from clipgen_provider.file_inputs import SIGNED_URL_SECONDS, public_inputs
-        from clipgen_provider.operators.clipwise_base import once_per_task_instance
+        from clipgen_provider.operators._ledger import once_per_task_instance
 
         resolved = public_inputs(self.inputs)
         if not resolved.signed:

@@ -14,6 +14,7 @@ from airflow.sdk import Context
 from clipgen_provider.exceptions import ClipgenConfigError, ClipwiseApiError
 from clipgen_provider.jobs import JobState
 from clipgen_provider.operators._job import ClipgenJobOperator
+from clipgen_provider.operators._ledger import once_per_task_instance
 from clipgen_provider.operators.clipwise_assets import (
     ClipwiseCloneVoiceOperator,
     ClipwiseCreateProductOperator,
@@ -21,7 +22,7 @@ from clipgen_provider.operators.clipwise_assets import (
     ClipwiseGenerateResourceOperator,
     ClipwiseUploadOperator,
 )
-from clipgen_provider.operators.clipwise_base import ClipwiseHookMixin, once_per_task_instance
+from clipgen_provider.operators.clipwise_base import ClipwiseHookMixin
 
 if TYPE_CHECKING:
     from clipgen_provider.results import ClipwiseExtractUrlResult, ClipwiseGenerationResult

@@ -4,7 +4,7 @@ and deleting them again when a pipeline cleans up.
 None of these is a paid generation, and the API takes no idempotency key for them. So that a retried
 task does not create a second copy, each write is recorded in ``task_state_store`` with a
 fingerprint of its inputs and reused by a later try with the same inputs (see
-:func:`~clipgen_provider.operators.clipwise_base.once_per_task_instance`); deletes treat "already
+:func:`~clipgen_provider.operators._ledger.once_per_task_instance`); deletes treat "already
 gone" as done. Permanent API errors fail the task at once; transient ones let Airflow retry.
 """
 
@@ -17,7 +17,8 @@ from airflow.sdk import BaseOperator, Context
 
 from clipgen_provider.exceptions import ClipgenConfigError, ClipwiseApiError
 from clipgen_provider.operators._job import fail_fast_on_permanent_errors
-from clipgen_provider.operators.clipwise_base import ClipwiseHookMixin, once_per_task_instance
+from clipgen_provider.operators._ledger import once_per_task_instance
+from clipgen_provider.operators.clipwise_base import ClipwiseHookMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath

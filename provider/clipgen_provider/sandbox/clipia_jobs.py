@@ -6,6 +6,10 @@ With the ``realism`` setting each job also gets a seeded :class:`~clipgen_provid
 (its own waits, queue moves and uneven progress).
 Nothing ticks in the background, so thousands of jobs cost nothing while nobody looks at them.
 Money is settled the same way, the first time an account is read after a job ended.
+
+A test can *hold* a key's next jobs at a share of their run (:meth:`ClipiaStore.hold`): each one
+stays ``IN_PROGRESS`` there until :meth:`ClipiaStore.release`, then runs the rest of its time. A
+test waits on a state (a progress line seen) instead of racing the job's clock.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import bisect
 import hashlib
 import heapq
 import json
+import math
 import re
 import time
 import uuid
@@ -74,6 +79,10 @@ class Job:
     settled: bool = False
     #: its uneven timeline under the ``realism`` setting (None: even progress)
     pace: Pace | None = None
+    #: while held, the moment of its own timeline it stops at (see :meth:`clock`)
+    hold_at: float | None = None
+    #: seconds it stood still at a released hold; its timeline runs that much later
+    paused: float = 0.0
 
     def __post_init__(self) -> None:
         self.created_at = iso_utc(self.created)
@@ -86,14 +95,30 @@ class Job:
 
     @property
     def end(self) -> float:
-        """When the job is (or will be) terminal."""
-        return self.canceled_at if self.canceled_at is not None else self.started + self.run_seconds
+        """When the job is (or will be) terminal; infinitely far while it is held."""
+        if self.canceled_at is not None:
+            return self.canceled_at
+        return math.inf if self.hold_at is not None else self.started + self.run_seconds + self.paused
+
+    def clock(self, now: float) -> float:
+        """The job's own time at ``now``: wall time less the pauses, stopped at a hold."""
+        own = now - self.paused
+        return own if self.hold_at is None else min(own, self.hold_at)
+
+    def release(self, now: float) -> None:
+        """End the hold: from ``now`` on the job runs the rest of its time."""
+        if self.hold_at is not None:
+            self.paused = max(self.paused, now - self.hold_at)
+            self.hold_at = None
 
     def status(self, now: float) -> str:
         """Return the status at ``now``."""
-        if now >= self.end:
-            return "CANCELED" if self.canceled_at is not None else self.outcome
-        return "IN_QUEUE" if now < self.started else "IN_PROGRESS"
+        if self.canceled_at is not None and now >= self.canceled_at:
+            return "CANCELED"
+        own = self.clock(now)
+        if own >= self.started + self.run_seconds:
+            return self.outcome
+        return "IN_QUEUE" if own < self.started else "IN_PROGRESS"
 
     def cost_for(self, status: str) -> int:
         """The reserve while running, the charge once finished (nothing for FAILED/CANCELED)."""
@@ -102,9 +127,10 @@ class Job:
     def progress(self, now: float, status: str) -> int | None:
         """Integer percentage: rises while running, 100 once completed, unknown if it did not."""
         if status == "IN_PROGRESS":
+            ran = self.clock(now) - self.started
             if self.pace is not None:
-                return self.pace.progress(now - self.started)
-            return min(99, int(100 * (now - self.started) / self.run_seconds))
+                return self.pace.progress(ran)
+            return min(99, int(100 * ran / self.run_seconds))
         return {"IN_QUEUE": 0, "COMPLETED": 100}.get(status)
 
     def error(self, status: str) -> dict[str, str] | None:
@@ -122,7 +148,7 @@ class Job:
         """The status log lines up to ``now``."""
         lines = [{"message": "Request queued", "timestamp": self.created_at}]
         never_started = self.canceled_at is not None and self.canceled_at < self.started
-        if now >= self.started and not never_started:
+        if self.clock(now) >= self.started and not never_started:
             lines.append(
                 {"message": f"Generation started on {self.model.slug}", "timestamp": self.started_at}
             )
@@ -222,6 +248,8 @@ class Account:
     submitted: list[float] = field(default_factory=list)
     #: unsettled jobs as a heap of (end, seq, job)
     unsettled: list[tuple[float, int, Job]] = field(default_factory=list)
+    #: hold the next jobs at this share of their run (0-1) until released; None: no hold
+    hold_share: float | None = None
     #: credits reserved by running jobs plus charged for completed ones
     committed: float = 0.0
     spent: float = 0.0
@@ -234,10 +262,11 @@ class Account:
         return self.initial_credits - self.committed
 
     def add(self, job: Job) -> None:
-        """Record a new job and reserve its cost."""
+        """Record a new job and reserve its cost (a held one is settled once released)."""
         self.jobs[job.id] = job
         self.submitted.append(job.created)
-        heapq.heappush(self.unsettled, (job.end, job.seq, job))
+        if job.hold_at is None:
+            heapq.heappush(self.unsettled, (job.end, job.seq, job))
         self.committed += job.cost
         self.running += 1
         self.requests += 1
@@ -361,6 +390,8 @@ class ClipiaStore:
                 f"This request needs {cost} credits; the balance is {credits_number(account.balance)}",
             )
         job = self._new_job(account, model, values, warnings, cost, now, webhook_url, base_url)
+        if account.hold_share is not None:
+            job.hold_at = job.started + job.run_seconds * account.hold_share
         _check_media_size(job)
         account.add(job)
         if idempotency_key:
@@ -369,8 +400,9 @@ class ClipiaStore:
         return self._submit_payload(account, job, now, base_url)
 
     def _schedule_webhook(self, account: Account, job: Job) -> None:
-        """(Re)schedule the job's webhook for the moment it turns terminal, if it has one."""
-        if job.webhook_url:
+        """(Re)schedule the job's webhook for the moment it turns terminal, if it has one (a held
+        job's is scheduled once released)."""
+        if job.webhook_url and job.end < math.inf:
             self.webhooks.schedule(
                 Delivery(job.id, job.webhook_url, job.end, account.fingerprint, job.webhook_payload)
             )
@@ -466,6 +498,23 @@ class ClipiaStore:
         account.finish(job, now)
         self._schedule_webhook(account, job)
         return job.status_payload(now, None)
+
+    def hold(self, key: str, progress: int) -> None:
+        """Hold the key's jobs submitted from now on once ``progress`` percent of their run passed."""
+        self.account(key).hold_share = progress / 100
+
+    def release(self, key: str) -> list[str]:
+        """Lift the key's hold and let its held jobs run on; return their request ids."""
+        account = self.account(key)
+        account.hold_share = None
+        now = time.time()
+        released = [job for job in account.jobs.values() if job.hold_at is not None]
+        for job in released:
+            job.release(now)
+            if not job.settled:
+                heapq.heappush(account.unsettled, (job.end, job.seq, job))
+                self._schedule_webhook(account, job)
+        return [job.id for job in released]
 
     def estimate(self, slug: str, body: dict[str, Any]) -> dict[str, Any]:
         """The estimate answer: the credits a submit of this input would reserve."""

@@ -1,7 +1,8 @@
 """The sandbox's control API under ``/_sandbox/`` (no auth) and the log of the API calls it saw.
 
-Tests and demos use it to change settings at run time, add fault rules, read what clients sent
-(``/_sandbox/calls``) and what webhooks went out (``/_sandbox/webhooks``), and reset everything.
+Tests and demos use it to change settings at run time, add fault rules, hold a key's jobs in
+progress until released (``/_sandbox/holds``), read what clients sent (``/_sandbox/calls``) and what
+webhooks went out (``/_sandbox/webhooks``), and reset everything.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from clipgen_provider.sandbox.clipia_http import (
     iso_utc,
     json_object,
     json_response,
+    key_fingerprint,
     scope_header,
     scope_key_fingerprint,
 )
@@ -155,6 +157,33 @@ async def list_faults(request: Request) -> Response:
 async def clear_faults(request: Request) -> Response:
     """Remove every fault rule."""
     return json_response({"deleted": request.app.state.faults.clear()})
+
+
+def _hold_key(body: Mapping[str, Any]) -> str:
+    """The ``api_key`` a hold request names; ``400`` without one."""
+    key = body.get("api_key")
+    if not isinstance(key, str) or not key:
+        raise ClipiaError(400, "invalid_request", "api_key must be a non-empty string")
+    return key
+
+
+@router.post("/holds")
+async def add_hold(request: Request) -> Response:
+    """Hold the Clipia jobs ``api_key`` submits from now on at ``progress`` percent (0-99) of their
+    run, ``IN_PROGRESS``, until ``POST /_sandbox/holds/release``."""
+    body = await json_object(request)
+    key, progress = _hold_key(body), body.get("progress")
+    if not isinstance(progress, int) or isinstance(progress, bool) or not 0 <= progress <= 99:
+        raise ClipiaError(400, "invalid_request", "progress must be a whole percentage from 0 to 99")
+    request.app.state.clipia.hold(key, progress)
+    return json_response({"hold": {"key_fingerprint": key_fingerprint(key), "progress": progress}}, 201)
+
+
+@router.post("/holds/release")
+async def release_holds(request: Request) -> Response:
+    """Lift ``api_key``'s hold: its held jobs run the rest of their time from now."""
+    key = _hold_key(await json_object(request))
+    return json_response({"released": request.app.state.clipia.release(key)})
 
 
 @router.get("/calls")

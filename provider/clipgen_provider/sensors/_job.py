@@ -72,7 +72,8 @@ class ClipgenJobSensor(JobLineageMixin, BaseSensorOperator):
     :param poll_schedule: how the trigger polls when deferred without ``exponential_backoff``:
         ``"adaptive"`` (default) near the job's estimated end, from its progress and queue position,
         ``poke_interval`` when it cannot estimate; ``"fixed"`` every ``poke_interval``.
-    :param min_poll_interval: the shortest pause between two adaptive polls, in seconds.
+    :param min_poll_interval: the shortest pause between two adaptive polls, in seconds (default:
+        1 s, or ``poke_interval`` if shorter).
     :param max_poll_interval: the longest pause between two adaptive polls, in seconds: the most the
         job's end can go unnoticed (default: 120 s, or ``poke_interval`` if longer).
     """
@@ -88,7 +89,7 @@ class ClipgenJobSensor(JobLineageMixin, BaseSensorOperator):
         output_path: Any = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_schedule: Literal["adaptive", "fixed"] = "adaptive",
-        min_poll_interval: float = 1.0,
+        min_poll_interval: float | None = None,
         max_poll_interval: float | None = None,
         **kwargs: Any,
     ) -> None:

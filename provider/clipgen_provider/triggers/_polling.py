@@ -26,7 +26,7 @@ from clipgen_provider.hooks._base import ClipgenApiHook
 from clipgen_provider.hooks._transport import RetryPolicy
 from clipgen_provider.jobs import EventStatus, JobState, StatusTracker, trigger_event
 from clipgen_provider.metrics import count_poll_error
-from clipgen_provider.triggers._schedule import DEFAULT_SHORTEST, PollPlanner, PollScheduleName, PollSettings
+from clipgen_provider.triggers._schedule import PollPlanner, PollScheduleName, PollSettings
 
 #: one attempt per poll: the trigger's own tolerance of consecutive failures does the retrying
 TRIGGER_RETRY = RetryPolicy(max_attempts=1)
@@ -91,7 +91,8 @@ class JobPollingTrigger(BaseTrigger):
     :param poll_schedule: ``adaptive``: poll near the job's estimated end (from its progress, its
         queue position, the recent durations of ``job_kind``), backing off while it is far;
         ``fixed``: every ``poll_interval``; ``backoff``: doubling pauses (see ``docs/polling.md``)
-    :param min_poll_interval: the shortest pause of ``adaptive``
+    :param min_poll_interval: the shortest pause of ``adaptive`` (None: 1 s, or ``poll_interval``
+        if shorter)
     :param job_kind: what kind of job this is (e.g. ``Clipia request:nano-banana-2``): ``adaptive``
         learns how long such jobs take in this triggerer (None: it does not)
     :param schedule_state: what the task knew of the job when it deferred (its submit time, the
@@ -109,7 +110,7 @@ class JobPollingTrigger(BaseTrigger):
         max_consecutive_errors: int = 5,
         max_poll_interval: float | None = None,
         poll_schedule: PollScheduleName = "adaptive",
-        min_poll_interval: float = DEFAULT_SHORTEST,
+        min_poll_interval: float | None = None,
         job_kind: str | None = None,
         schedule_state: dict[str, Any] | None = None,
     ) -> None:

@@ -15,14 +15,18 @@ benchmarked in virtual time. :class:`PollPlanner` is one wait's schedule:
     seen queued, is trusted less), from how long this kind of job (a model, a format) took lately
     in this process (:class:`DurationHistory`), and from its queue position moving up (which says
     when it starts). Each source has a relative error, so an estimate is a window
-    ``[earliest, latest]``; the next poll comes at ``earliest`` plus a tolerated lateness
-    (:data:`LATENESS` of ``interval``) but never after ``latest``, so a job that ends inside its
-    window is noticed at most that late, and one that runs longer is polled again with a better
-    estimate. A rate measured over a short time is not extrapolated far (:data:`EXTRAPOLATION`).
-    Progress that stands still backs the pauses off in proportion to how long it has (a stall),
-    except near the end (:data:`NEAR_END`), where a job stuck at 9x % can finish any moment and
-    is polled at up to ``interval``. Nothing to estimate from (no progress, no queue movement, no
-    history) or an estimate that has passed: ``interval``, as ``fixed``.
+    ``[earliest, latest]``; the earliest end assumes the faster of the recent rate and the whole
+    run's (a stall between two reads slows the recent rate, and the job may make up for it). The
+    next poll comes at ``earliest`` plus a tolerated lateness (:data:`LATENESS` of ``interval``)
+    but never after ``latest``, so a job that ends inside its window is noticed at most that late,
+    and one that runs longer is polled again with a better estimate; once ``earliest`` has passed,
+    every :data:`NEAR_PACE` of ``interval``. A rate measured over a short time is not extrapolated
+    far (:data:`EXTRAPOLATION`). Progress that stands still backs the pauses off in proportion to
+    how long it has (a stall), except near the end (:data:`NEAR_END`), where a job stuck at 9x %
+    can finish any moment and is polled every :data:`NEAR_PACE` of ``interval``. A history aims
+    the first poll a little before the quickest recent job of the kind ended. Nothing to estimate
+    from (no progress, no queue movement, no history) or an estimate that has passed:
+    ``interval``, as ``fixed``.
 
 An ``adaptive`` pause stays within ``[shortest, longest]`` after jitter, so ``longest`` is the
 most a job's end can go unnoticed (a server's ``Retry-After`` and the deadline are applied by the
@@ -57,7 +61,8 @@ START_ERROR = 0.5
 LATENESS = 0.75
 #: how much longer than its pace so far a queue may take to move the last places (it starts from 0)
 QUEUE_SPREAD = 1.5
-#: relative error of an estimate from the recent durations of this kind of job, at the least
+#: relative error of an estimate from the recent durations of this kind of job, at the least; a
+#: history aims the first poll this much before the quickest of them ended
 HISTORY_ERROR = 0.1
 #: a rate of progress measured over T seconds is not extrapolated more than this many times T ahead
 EXTRAPOLATION = 3.0
@@ -67,6 +72,10 @@ SINGLE_HORIZON = 0.5
 STALL_BACKOFF = 0.5
 #: progress from which a stall is taken for finishing touches, not for a job that stopped
 NEAR_END = 80
+#: share of ``interval`` between reads once the earliest plausible end has passed, or while a job
+#: sits still near the end: even jittered, closer together than 95 % of a fixed interval's, so the
+#: jobs that end there are noticed sooner than a fixed interval's 95th percentile
+NEAR_PACE = 0.85
 #: ``adaptive``'s default shortest and longest pause (seconds)
 DEFAULT_SHORTEST = 1.0
 DEFAULT_LONGEST = 120.0
@@ -84,7 +93,8 @@ class PollSettings:
     :param schedule: ``adaptive``, ``fixed`` or ``backoff`` (see the module docstring)
     :param interval: the fixed interval; ``adaptive`` falls back to it when it has nothing to
         estimate from, and tolerates half of it as lateness; ``backoff`` starts from it
-    :param shortest: shortest pause of ``adaptive``
+    :param shortest: shortest pause of ``adaptive`` (None: :data:`DEFAULT_SHORTEST`, or
+        ``interval`` if that is shorter)
     :param longest: longest pause of ``adaptive`` (the most a job's end can go unnoticed; None:
         :data:`DEFAULT_LONGEST`, or ``interval`` if that is longer) and of ``backoff`` (None:
         ``interval``, so it never grows)
@@ -92,7 +102,7 @@ class PollSettings:
 
     schedule: PollScheduleName = "adaptive"
     interval: float = 5.0
-    shortest: float = DEFAULT_SHORTEST
+    shortest: float | None = None
     longest: float | None = None
 
     def problem(self) -> str | None:
@@ -103,14 +113,19 @@ class PollSettings:
             )
         if not self.interval > 0:
             return f"poll_interval must be a positive number of seconds, not {self.interval!r}"
-        if not self.shortest > 0:
+        if self.shortest is not None and not self.shortest > 0:
             return f"min_poll_interval must be a positive number of seconds, not {self.shortest!r}"
-        if self.longest is not None and not self.longest >= self.shortest:
+        if self.longest is not None and not self.longest >= self.floor:
             return (
                 f"max_poll_interval ({self.longest!r}) must be at least min_poll_interval "
-                f"({self.shortest!r}): it is the longest pause between two polls"
+                f"({self.floor!r}): it is the longest pause between two polls"
             )
         return None
+
+    @property
+    def floor(self) -> float:
+        """The shortest pause of ``adaptive``."""
+        return self.shortest if self.shortest is not None else min(DEFAULT_SHORTEST, self.interval)
 
     @property
     def ceiling(self) -> float:
@@ -124,11 +139,13 @@ class PollSettings:
 
 @dataclass(frozen=True, slots=True)
 class Typical:
-    """How long recent jobs of one kind took: median seconds from submit to end, and its spread."""
+    """How long recent jobs of one kind took: median seconds from submit to end, spread, shortest."""
 
     total: float
     #: relative spread (half the 10th-90th percentile range over the median)
     spread: float
+    #: the quickest of them (seconds from submit to end)
+    shortest: float
 
 
 class DurationHistory:
@@ -161,14 +178,14 @@ class DurationHistory:
         ordered = sorted(durations)
         median = ordered[len(ordered) // 2]
         low, high = ordered[int(0.1 * (len(ordered) - 1))], ordered[round(0.9 * (len(ordered) - 1))]
-        self._typical[kind] = Typical(median, (high - low) / 2 / median)
+        self._typical[kind] = Typical(median, (high - low) / 2 / median, ordered[0])
 
     def typical(self, kind: str | None) -> Typical | None:
         """How long jobs of ``kind`` took lately, or None before :data:`HISTORY_MIN` finished here."""
         return self._typical.get(kind) if kind else None
 
     def clear(self) -> None:
-        """Forget everything (tests)."""
+        """Forget everything (a benchmark starting a fresh triggerer)."""
         self._durations.clear()
         self._typical.clear()
 
@@ -185,7 +202,8 @@ class Estimate:
         extrapolated far: progress is seldom even)
     :param late_ok: whether the poll may come up to the tolerated lateness after the earliest
         plausible end (it saves a poll); not for a history estimate, whose first poll must come
-        before most jobs end, or the durations it records would only ever grow
+        before nearly every job of the kind ends, or the durations it records (a job seen ended
+        at the first poll records that poll) would only ever grow
     """
 
     earliest: float
@@ -316,18 +334,23 @@ class PollPlanner:
         if progress <= 0:
             return None
         anchor_at, anchor_progress = self._anchor
+        # the pace over the whole run, counted from the last moment the job was seen idle
+        whole_run = seen_at - self._idle_until
         if progress > anchor_progress:
             moved, took = progress - anchor_progress, seen_at - anchor_at
             error, horizon = PACE_ERROR, EXTRAPOLATION * took
         else:
             # one observation: the rate assumes the run started when the job was last seen idle
-            moved, took = progress, seen_at - self._idle_until
+            moved, took = progress, whole_run
             error, horizon = PACE_ERROR + START_ERROR, SINGLE_HORIZON * took
         if took <= 0:
             return None
-        # progress is a whole percent rounded down: between 99 - p and 100 - p points are left
         per_point, spread, since = took / moved, 1 + error + 1 / moved, now - seen_at
-        earliest = (99 - progress) * per_point / spread - since
+        # a stall between two reads slows the rate they measure, and the job may make up for it:
+        # the earliest end assumes the faster of that rate and the whole run's (which errs slow)
+        fastest = min(per_point, whole_run / progress) if whole_run > 0 else per_point
+        # progress is a whole percent rounded down: between 99 - p and 100 - p points are left
+        earliest = (99 - progress) * fastest / spread - since
         return Estimate(earliest, (100 - progress) * per_point * spread - since, horizon)
 
     def _from_history(self, now: float) -> Estimate | None:
@@ -336,7 +359,10 @@ class PollPlanner:
             return None
         spread = 1 + max(typical.spread, HISTORY_ERROR)
         age = now - self.submitted_at
-        return Estimate(typical.total / spread - age, typical.total * spread - age, late_ok=False)
+        # the first poll comes before nearly every job of the kind ends: the durations it records
+        # can then shrink as well as grow
+        earliest = typical.shortest / (1 + HISTORY_ERROR) - age
+        return Estimate(earliest, typical.total * spread - age, late_ok=False)
 
     def _from_queue(self, now: float) -> Estimate | None:
         """When the job leaves the queue, from how fast it moved up so far (the start, not the end:
@@ -374,18 +400,22 @@ class PollPlanner:
             # overdue (only a history or a queue estimate can be): it failed, so as with none
             pause = settings.interval
         else:
-            tolerance = settings.interval * LATENESS
-            slack = tolerance if estimate.late_ok else 0.0
-            pause = min(estimate.latest, max(estimate.earliest, 0.0) + slack, estimate.horizon)
+            if not estimate.late_ok:
+                aim = max(estimate.earliest, 0.0)
+            elif estimate.earliest > 0:
+                aim = estimate.earliest + settings.interval * LATENESS
+            else:
+                aim = settings.interval * NEAR_PACE
+            pause = min(estimate.latest, aim, estimate.horizon)
             if stalled:
                 backoff = STALL_BACKOFF * (now - self._still_since)
                 if self._last is not None and self._last[1] >= NEAR_END:
                     # finishing touches: the end can come any moment and progress no longer says
-                    # when, so from the tolerated lateness up to the fixed interval
-                    pause = min(max(backoff, tolerance), settings.interval)
+                    # when, so read at the near-end pace
+                    pause = settings.interval * NEAR_PACE
                 else:
                     pause = max(pause, backoff)
-        return min(max(pause, settings.shortest), settings.ceiling)
+        return min(max(pause, settings.floor), settings.ceiling)
 
     def jittered(self, pause: float, rng: random.Random | None = None) -> float:
         """``pause`` spread by the jitter, kept within the schedule's bounds."""
@@ -394,7 +424,7 @@ class PollPlanner:
         if settings.schedule != "adaptive":
             return pause * (1 + draw)
         spread = draw * min(pause, settings.interval)
-        return min(max(pause + spread, settings.shortest), settings.ceiling)
+        return min(max(pause + spread, settings.floor), settings.ceiling)
 
     # -- surviving a triggerer restart -------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -438,7 +468,9 @@ def handover(*, seen_at: float, state: JobState | None = None) -> dict[str, Any]
     return planner.snapshot()
 
 
-def check_poll_settings(schedule: str, interval: float, shortest: float, longest: float | None) -> None:
+def check_poll_settings(
+    schedule: str, interval: float, shortest: float | None, longest: float | None
+) -> None:
     """Refuse poll knobs that make no sense, naming the parameter, before anything is submitted."""
     if schedule not in ("adaptive", "fixed"):
         raise ClipgenConfigError(f"poll_schedule must be 'adaptive' or 'fixed', not {schedule!r}")

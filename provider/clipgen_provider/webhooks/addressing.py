@@ -52,9 +52,9 @@ def new_address(
     url = base_url.rstrip("/") + delivery_path(ref.ti_id)
     store = context.get("task_state_store")
     if store is not None:
-        from clipgen_provider.operators._ledger import _never_expire
+        from clipgen_provider.operators._ledger import never_expire
 
-        store.set(_URL_RECORD, {"key": idempotency_key, "url": url}, retention=_never_expire())
+        store.set(_URL_RECORD, {"key": idempotency_key, "url": url}, retention=never_expire())
     return ref, url
 
 
