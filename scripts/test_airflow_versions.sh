@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The unit, sandbox, integration and scenario tests on the older Airflow minor versions the provider
+# The unit, integration and scenario tests on the older Airflow minor versions the provider
 # supports (the README's test command covers the newest, 3.3). Each version gets its own virtual
 # environment, resolved as of a few days after that release (uv --exclude-newer): the dependencies a
 # deployment of that release installed, the way Airflow's constraint files pin them.
@@ -27,7 +27,7 @@ for version in "${versions[@]}"; do
         -e ".[test]" "apache-airflow==$version"
     echo "== Airflow $version ($venv)"
     started=$SECONDS
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/sandbox tests/integration tests/scenarios \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/scenarios \
         -n "${PYTEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
     echo "== Airflow $version: $((SECONDS - started)) s"
 done

@@ -150,7 +150,8 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         },
-        "plugins": [{"name": "clipgen", "plugin-class": "clipgen_provider.plugins.ClipgenPlugin"}],
+        # the plugin is declared once, as the `airflow.plugins` entry point (always loaded): a second
+        # declaration here makes Airflow report "plugin already registered" as an import error
         # `airflow clipgen …` (Airflow 3.2+; on 3.1: python -m clipgen_provider.cli)
         "cli": ["clipgen_provider.cli.definition.get_clipgen_cli_commands"],
     }
