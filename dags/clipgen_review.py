@@ -42,6 +42,9 @@ GENERATE: dict[str, Any] = {
     "output_path": "{{ params.media_root }}/{{ run_id }}",
     "deferrable": True,
     "poll_interval": 1,
+    # safe to retry: a retry re-attaches to the job its first try submitted instead of paying again
+    "retries": 2,
+    "retry_delay": timedelta(seconds=5),
 }
 
 with DAG(

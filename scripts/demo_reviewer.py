@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -50,7 +50,7 @@ from clipgen_provider.operators.review import ClipgenReviewOperator
 bag = DagBag()
 if bag.import_errors:
     raise SystemExit(f"the example DAGs do not import: {bag.import_errors}")
-print(json.dumps({
+print("REVIEW_GATES", json.dumps({
     dag_id: [task.task_id for task in dag.tasks if isinstance(task, ClipgenReviewOperator)]
     for dag_id, dag in bag.dags.items()
 }))
@@ -58,7 +58,9 @@ print(json.dumps({
     listed = subprocess.run([sys.executable, "-c", code], env=dict(env), capture_output=True, text=True)
     if listed.returncode != 0:
         raise RuntimeError(f"listing the review gates of the example DAGs failed:\n{listed.stderr[-3000:]}")
-    gates: dict[str, list[str]] = json.loads(listed.stdout.strip().splitlines()[-1])
+    # Airflow may log to stdout too (at DEBUG, say): the answer is the line with its marker
+    answer = next(line for line in listed.stdout.splitlines() if line.startswith("REVIEW_GATES "))
+    gates: dict[str, list[str]] = json.loads(answer.removeprefix("REVIEW_GATES "))
     return {dag_id: task_ids for dag_id, task_ids in gates.items() if task_ids}
 
 
@@ -233,3 +235,23 @@ def answer_reviews(
         with contextlib.suppress(subprocess.TimeoutExpired):
             run.wait(timeout=POLL_SECONDS)
     return len(answered)
+
+
+def run_with_reviewer(env: Mapping[str, str], dag_id: str, gates: list[str], log: IO[str], home: Path) -> int:
+    """``airflow dags test`` of a DAG with review gates, answered through an API server started
+    for it (stopped, with the run, however this ends); return the run's exit status."""
+    with ReviewerApiServer(env, home / f"api-server-{dag_id}.log") as server:
+        run = subprocess.Popen(
+            [AIRFLOW, "dags", "test", dag_id],
+            env=server.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            answer_reviews(server, dag_id, gates, run)
+            return run.wait()
+        finally:
+            if run.poll() is None:  # the reviewer failed: the run would wait a day for an answer
+                os.killpg(run.pid, signal.SIGKILL)
+                run.wait()

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO
 
 # scripts/ is on sys.path when this file runs as a script
-from demo_reviewer import AIRFLOW, ReviewerApiServer, answer_reviews, review_gates
+from demo_reviewer import AIRFLOW, review_gates, run_with_reviewer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -78,26 +76,6 @@ with create_session() as session:
             print(f"    {{row.task_id}} stored: {{path}}")
 """
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
-
-
-def run_with_reviewer(env: dict[str, str], dag_id: str, gates: list[str], log: IO[str], home: Path) -> int:
-    """``airflow dags test`` of a DAG with review gates, answered through an API server started
-    for it (stopped, with the run, however this ends); return the run's exit status."""
-    with ReviewerApiServer(env, home / f"api-server-{dag_id}.log") as server:
-        run = subprocess.Popen(
-            [AIRFLOW, "dags", "test", dag_id],
-            env=server.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            answer_reviews(server, dag_id, gates, run)
-            return run.wait()
-        finally:
-            if run.poll() is None:  # the reviewer failed: the run would wait a day for an answer
-                os.killpg(run.pid, signal.SIGKILL)
-                run.wait()
 
 
 def main() -> int:

@@ -112,8 +112,11 @@ def sources(html: str, css_class: str) -> list[str]:
 
 
 def fetch(api: TestClient, src: str, headers: dict[str, str]) -> Any:
-    """GET a media source relative to the UI's pages (``media/file?…``)."""
+    """GET a media source: relative to the UI's pages (``media/file?…``, a stored copy) through the
+    API server, or the API's own URL (an item kept without ``output_path``) from the sandbox."""
     parts = urlsplit(src)
+    if parts.scheme:
+        return httpx.get(src)
     return api.get(f"{PREFIX}/{parts.path}", params=dict(parse_qsl(parts.query)), headers=headers)
 
 

@@ -72,8 +72,22 @@ class ReviewRun:
         )
 
     def wait_for_question(self) -> dict[str, Any]:
-        """Wait until the review awaits input; return its task instance."""
-        return self.cluster.wait_for_state(DAG_ID, self.run_id, "review", {"awaiting_input"}, timeout=240)
+        """Wait until the review awaits input and the scheduler has taken in that its worker is done;
+        return its task instance.
+
+        Airflow 3.3.2 fails a task answered before the scheduler has handled the executor's report
+        of the parking run ("finished with state success, but the task instance's state attribute
+        is queued"): a person never answers that fast, a test must wait for it.
+        """
+        ti = self.cluster.wait_for_state(DAG_ID, self.run_id, "review", {"awaiting_input"}, timeout=240)
+        scheduler = next(c for c in self.cluster.components if c.name == "scheduler")
+        handled = f"TaskInstance Finished: dag_id={DAG_ID}, task_id=review, run_id={self.run_id}"
+        wait_until(
+            "the scheduler to handle the parked review's report",
+            lambda: handled in scheduler.tail(10**7),
+            120,
+        )
+        return ti
 
     def answer(
         self, option: str, *, selected: list[str] | None = None, note: str | None = None
@@ -128,17 +142,22 @@ def review_run(review_cluster: AirflowCluster, review_sandbox: SandboxServer, tm
     return run
 
 
-def _assert_no_worker_slot_held(ti: dict[str, Any]) -> None:
-    """The waiting review is parked (no trigger) and no process runs it (a running task's process
-    is titled ``airflow worker -- <task instance id>``)."""
-    assert ti["state"] == "awaiting_input"
-    assert ti.get("trigger") is None, f"a trigger waits for the review: {ti.get('trigger')}"
+def _processes_running(ti_id: str) -> list[tuple[int, str]]:
+    """The processes titled with the task instance's id (``airflow worker -- LocalExecutor: <id>``)."""
     running = []
     for process in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        if ti["id"] in cmdline:
+        if ti_id in cmdline:
             running.append((process.info["pid"], cmdline))
-    assert not running, f"processes still run the waiting review: {running}"
+    return running
+
+
+def _assert_no_worker_slot_held(ti: dict[str, Any]) -> None:
+    """The waiting review is parked (no trigger) and, once its worker has handed the parked task
+    back (the worker retitles itself ``<idle>`` a moment after), no process runs it."""
+    assert ti["state"] == "awaiting_input"
+    assert ti.get("trigger") is None, f"a trigger waits for the review: {ti.get('trigger')}"
+    wait_until("no process to run the waiting review", lambda: not _processes_running(ti["id"]), 60)
 
 
 def _local(path: str) -> Path:

@@ -23,6 +23,7 @@ dl.clipgen-facts { display: grid; grid-template-columns: max-content 1fr; gap: 4
 dl.clipgen-facts dt { color: var(--muted); }
 pre { white-space: pre-wrap; background: rgba(127,127,127,.1); padding: 8px; border-radius: 4px; }
 .clipgen-grid { display: flex; flex-wrap: wrap; gap: 12px; }
+ul.clipgen-grid { list-style: none; padding: 0; margin: 0; }
 figure.clipgen-media-item, .clipgen-gallery-item { margin: 0; width: 240px; }
 img.clipgen-thumb { max-width: 240px; max-height: 180px; border-radius: 4px; display: block; }
 video.clipgen-player { width: 240px; } audio.clipgen-player { width: 240px; }
