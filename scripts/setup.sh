@@ -10,3 +10,6 @@ if [ ! -x .venv/bin/uv ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
 fi
 .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[dev]"
+# setuptools leaves <name>.egg-info in the source root, which the editable install puts on
+# sys.path: Airflow would then see the distribution twice ("plugin already registered")
+rm -rf provider/*.egg-info

@@ -25,6 +25,7 @@ for version in "${versions[@]}"; do
     [ -x "$venv/bin/uv" ] || "$venv/bin/python" -m pip install --quiet --disable-pip-version-check uv
     "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --exclude-newer "$cutoff" \
         -e ".[test]" "apache-airflow==$version"
+    rm -rf provider/*.egg-info  # seen on sys.path, it doubles the distribution (see scripts/setup.sh)
     echo "== Airflow $version ($venv)"
     started=$SECONDS
     "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/scenarios \
