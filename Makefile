@@ -1,4 +1,4 @@
-.PHONY: setup demo test test-browser screenshots test-production bench
+.PHONY: setup demo test test-system test-browser screenshots test-production bench
 
 setup:  ## create .venv and install the provider, the sandbox and the dev tools
 	bash scripts/setup.sh
@@ -6,8 +6,11 @@ setup:  ## create .venv and install the provider, the sandbox and the dev tools
 demo: setup  ## start the sandbox, run the example DAGs end to end with deferral, print the media
 	.venv/bin/python scripts/run_demo.py
 
-test: setup  ## lint, type-check and run every test
+test: setup  ## the fast loop: lint, type-check, docs, unit, integration, scenario and benchmark tests
 	bash scripts/test.sh
+
+test-system: setup  ## the suites on whole Airflow deployments (SQLite, LocalExecutor): webhooks, review, HA (tests/system)
+	.venv/bin/python -m pytest -q -p no:cacheprovider tests/system
 
 test-browser: setup  ## Airflow's UI in headless Chromium: sign-in, Media tab, Clipgen page, review (tests/browser)
 	bash scripts/setup_browser.sh

@@ -6,6 +6,7 @@
 # `airflow dags test` against that sandbox (SQLite, a throw-away AIRFLOW_HOME).
 # The example DAGs are documentation and stay out of the wheel; the check runs a copy of one.
 set -euo pipefail
+export UV_COMPILE_BYTECODE=1  # see scripts/setup.sh
 cd "$(dirname "$0")/.."
 REPO="$PWD"
 PYTHON="${PYTHON:-python3}"

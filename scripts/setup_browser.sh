@@ -17,7 +17,4 @@ if [ ! -x "$CHROMIUM" ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
 "$CHROMIUM" --version
-.venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[dev,browser]"
-# setuptools leaves <name>.egg-info in the source root, which the editable install puts on
-# sys.path: Airflow would then see the distribution twice ("plugin already registered")
-rm -rf provider/*.egg-info
+bash scripts/setup.sh dev,browser

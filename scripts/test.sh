@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Lint, type-check, build the docs and run the whole test suite (needs no services).
+# The fast loop: lint, type-check, build the docs and run the unit, sandbox, integration, scenario,
+# docs and benchmark tests (needs no services). The suites that start whole Airflow deployments run
+# on their own: `make test-system`, `make test-browser`, `make test-production` (.ci/run runs all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -7,10 +9,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check provider dags tests scripts bench; ruff format --check provider dags tests scripts bench
 echo "== mypy"; mypy
 echo "== docs"; NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
-# PYTEST_WORKERS: pytest-xdist workers (default 2). Each
-# test file is one work unit (tests/system one for all: they share a deployment), longest first
-# (tests/conftest.py); PYTEST_WORKERS=0 runs everything in this process. tests/browser needs Chromium
-# and Playwright (scripts/setup_browser.sh): `make test-browser` runs it, and .ci/run after this.
+# PYTEST_WORKERS: pytest-xdist workers (default 2). Each test file is one work unit, longest first
+# (tests/conftest.py); PYTEST_WORKERS=0 runs everything in this process.
 echo "== pytest"
-python -m pytest -q -p no:cacheprovider --ignore=tests/production --ignore=tests/browser \
+python -m pytest -q -p no:cacheprovider --ignore=tests/production --ignore=tests/browser --ignore=tests/system \
     -n "${PYTEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

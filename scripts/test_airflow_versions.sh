@@ -6,6 +6,7 @@
 # Two pytest-xdist workers as in scripts/test.sh (PYTEST_WORKERS=0: everything in one process).
 # Usage: bash scripts/test_airflow_versions.sh [VERSION ...] [-- PYTEST ARGS]   (default: every version)
 set -euo pipefail
+export UV_COMPILE_BYTECODE=1  # see scripts/setup.sh
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 

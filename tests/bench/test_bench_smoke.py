@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(900)
 def test_smoke_run_reports_every_key(tmp_path: Path) -> None:
     from bench.sections import OWNED
-    from bench.suite import REQUIRED_KEYS
+    from bench.suite import REQUIRED_KEYS, WEBHOOK_KEYS
 
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
@@ -34,13 +34,22 @@ def test_smoke_run_reports_every_key(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "benchmarks.json").read_text())
     assert set(REQUIRED_KEYS) <= set(results)
     for key in REQUIRED_KEYS:
-        assert isinstance(results[key], (int, float)), key
-    assert results["triggers_concurrent_max"] == 20
+        assert isinstance(results[key], (int, float)) or key in WEBHOOK_KEYS, key
+    # the smoke plan's one load size ran and its triggers polled; whether it kept up is a timing
+    # figure, meaningless while other tests share the machine
+    (clipia_run,) = results["details"]["trigger_runs"]["clipia"]
+    assert clipia_run["triggers"] == 20, clipia_run
+    assert clipia_run["polls_served"] > 0, clipia_run
+    assert results["triggers_concurrent_max"] in (0, 20)
     assert results["api_calls_per_job_poll"] >= 3  # submit, at least one poll, result
-    assert results["api_calls_per_job_webhook"] == 2  # submit and result: the delivery replaced the polls
-    assert results["webhook_resume_p95_s_default_scheduler"] > 0
-    # adaptive polling: the smoke plan's one load size held, both schedules ran on the same jobs
-    assert results["adaptive_triggers_concurrent_max"] == 30
+    # webhook mode needs a real deployment: tests/system/test_bench_webhook_mode.py runs it
+    assert results["api_calls_per_job_webhook"] is None
+    assert "not run" in results["notes"]["webhook_resume_p95_s"]
+    # adaptive polling: the one load size ran (renders ended), both schedules ran on the same jobs
+    (load_run,) = results["details"]["adaptive"]["load_runs"]
+    assert load_run["waits"] == 30, load_run
+    assert load_run["jobs_ended"] > 0, load_run
+    assert results["adaptive_triggers_concurrent_max"] in (0, 30)
     assert results["adaptive_api_calls_per_60s_job"] < results["fixed_api_calls_per_60s_job"]
     assert results["adaptive_api_calls_per_10min_job"] < results["fixed_api_calls_per_10min_job"]
     adaptive = results["details"]["adaptive"]
