@@ -29,24 +29,14 @@ from tests.integration.test_clipwise_operators import GENERATIONS
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
-def hold(sandbox: SandboxServer, key: str) -> None:
-    """Hold the Clipia jobs ``key`` submits from now on in progress (no end) until released."""
-    httpx.post(f"{sandbox.url}/_sandbox/holds", json={"api_key": key, "progress": 0}).raise_for_status()
-
-
-def release(sandbox: SandboxServer, key: str) -> None:
-    """Let ``key``'s held jobs run the rest of their time from now (and hold no new ones)."""
-    httpx.post(f"{sandbox.url}/_sandbox/holds/release", json={"api_key": key}).raise_for_status()
-
-
 @pytest.fixture
 def held_jobs(sandbox: SandboxServer, clipia_conn: str) -> Iterator[None]:
     """The test's Clipia jobs never end: longer than any sensor timeout, however slow the machine."""
-    hold(sandbox, clipia_conn)
+    sandbox.hold(clipia_conn, progress=0)
     try:
         yield
     finally:
-        release(sandbox, clipia_conn)
+        sandbox.release(clipia_conn)
 
 
 @contextmanager
@@ -67,13 +57,13 @@ def running_when_first_read(sandbox: SandboxServer, key: str) -> Iterator[None]:
                     continue
                 fresh = {call["path"].split("/")[3] for call in calls} - read
                 if fresh:
-                    release(sandbox, key)
-                    hold(sandbox, key)  # the jobs submitted later wait for their own first read
+                    sandbox.release(key)
+                    sandbox.hold(key, progress=0)  # the jobs submitted later wait for their own first read
                     read |= fresh
         except BaseException as err:  # reported by the test, not lost in the thread
             errors.append(err)
 
-    hold(sandbox, key)
+    sandbox.hold(key, progress=0)
     thread = threading.Thread(target=release_each_on_its_first_read, daemon=True)
     thread.start()
     try:
@@ -81,7 +71,7 @@ def running_when_first_read(sandbox: SandboxServer, key: str) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
-        release(sandbox, key)
+        sandbox.release(key)
     assert not errors, errors
 
 

@@ -64,17 +64,12 @@ class Scenario:
     def hold(self, progress: int) -> Scenario:
         """Hold this key's next jobs ``IN_PROGRESS`` at ``progress`` percent until :meth:`release`:
         the test waits for what it must see while the job runs, however late the first poll comes."""
-        answer = httpx.post(
-            f"{self.sandbox.url}/_sandbox/holds", json={"api_key": self.api_key, "progress": progress}
-        )
-        answer.raise_for_status()
+        self.sandbox.hold(self.api_key, progress)
         return self
 
     def release(self) -> list[str]:
         """Let this key's held jobs run on (the rest of their run time); return their request ids."""
-        answer = httpx.post(f"{self.sandbox.url}/_sandbox/holds/release", json={"api_key": self.api_key})
-        answer.raise_for_status()
-        return list(answer.json()["released"])
+        return self.sandbox.release(self.api_key)
 
     def start(self, dag_id: str = "clipgen_webhook", **conf: Any) -> Scenario:
         """Start ``dag_id`` on this scenario's connection."""

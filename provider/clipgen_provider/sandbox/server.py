@@ -187,6 +187,16 @@ class SandboxServer:
         """Forget the call log."""
         self._control("DELETE", "calls")
 
+    def hold(self, api_key: str, progress: int | None = None) -> None:
+        """Hold the Clipia jobs ``api_key`` submits from now on ``IN_PROGRESS`` (at ``progress``
+        percent) until :meth:`release`: a test then meets them running however slow the machine is."""
+        self._control("POST", "holds", json={"api_key": api_key, "progress": progress})
+
+    def release(self, api_key: str) -> list[str]:
+        """Let ``api_key``'s held jobs run the rest of their time from now, and hold no new ones;
+        returns their request ids."""
+        return list(self._control("POST", "holds/release", json={"api_key": api_key})["released"])
+
     def webhook_attempts(self, request_id: str | None = None) -> list[dict[str, Any]]:
         """Webhook delivery attempts, optionally of one request."""
         params = {"request_id": request_id} if request_id else {}
