@@ -9,7 +9,6 @@ custom XCom backend (whose objects the API server may not be able to reach).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +19,7 @@ from airflow.models.xcom import XComModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clipgen_provider.webhooks._airflow_internals import _XCOM_VALUE_IS_TEXT
-
-
-def decode_xcom_value(value: Any) -> Any:
-    """An XCom value as stored: the value itself (3.2+), or the JSON text Airflow 3.1 stores."""
-    return json.loads(value) if _XCOM_VALUE_IS_TEXT and isinstance(value, str) else value
+from clipgen_provider.webhooks._airflow_internals import decode_xcom_value
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from airflow.models.xcom import XComModel
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from clipgen_provider.ui.metadata import decode_xcom_value
 from clipgen_provider.ui.records import (
     GENERATION_OPERATORS,
     JOB_ID_KEYS,
@@ -34,6 +33,7 @@ from clipgen_provider.ui.records import (
     declared_types,
     media_entries,
 )
+from clipgen_provider.webhooks._airflow_internals import decode_xcom_value
 
 #: the XCom that marks a finished generation
 MEDIA_KEY = "media_urls"

@@ -77,6 +77,11 @@ _TI_ID_IS_UUID = isinstance(TaskInstance.__table__.c.id.type, Uuid)
 _XCOM_VALUE_IS_TEXT = "serialize" not in inspect.signature(XComModel.set).parameters
 
 
+def decode_xcom_value(value: Any) -> Any:
+    """An XCom value as its row holds it: the value itself (3.2+), or the JSON text 3.1 stores."""
+    return json.loads(value) if _XCOM_VALUE_IS_TEXT and isinstance(value, str) else value
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """One metadata-database transaction: committed when the block ends, rolled back on error."""
@@ -119,8 +124,7 @@ def read_xcom(session: Session, ti: TaskInstance, key: str) -> XComSnapshot | No
     row = session.execute(select(XComModel.value, XComModel.timestamp).where(*_xcom_row(ti, key))).first()
     if row is None:
         return None
-    value = json.loads(row.value) if _XCOM_VALUE_IS_TEXT and isinstance(row.value, str) else row.value
-    return XComSnapshot(value, row.timestamp)
+    return XComSnapshot(decode_xcom_value(row.value), row.timestamp)
 
 
 def compare_and_set_xcom(
