@@ -45,7 +45,10 @@ def review_gates(env: Mapping[str, str]) -> dict[str, list[str]]:
     """The task ids of every ``ClipgenReviewOperator`` of each example DAG (parsed in a child process)."""
     code = """
 import json
-from airflow.dag_processing.dagbag import DagBag
+try:
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:  # Airflow 3.1 keeps it in airflow.models (3.3 deprecates that home)
+    from airflow.models.dagbag import DagBag
 from clipgen_provider.operators.review import ClipgenReviewOperator
 bag = DagBag()
 if bag.import_errors:
@@ -62,6 +65,14 @@ print("REVIEW_GATES", json.dumps({
     answer = next(line for line in listed.stdout.splitlines() if line.startswith("REVIEW_GATES "))
     gates: dict[str, list[str]] = json.loads(answer.removeprefix("REVIEW_GATES "))
     return {dag_id: task_ids for dag_id, task_ids in gates.items() if task_ids}
+
+
+def waiting_state() -> str:
+    """The state of a review gate's task while it waits for its answer: ``awaiting_input`` where
+    Airflow has that state (3.3), ``deferred`` (to the standard provider's ``HITLTrigger``) before."""
+    from airflow.utils.state import TaskInstanceState
+
+    return "awaiting_input" if hasattr(TaskInstanceState, "AWAITING_INPUT") else "deferred"
 
 
 def _free_port() -> int:
@@ -182,7 +193,7 @@ class ReviewerApiServer:
         """The unanswered human-in-the-loop requests of ``dag_id`` whose task awaits input."""
         response = httpx.get(
             f"{self.url}/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails",
-            params={"state": "awaiting_input", "response_received": False},
+            params={"state": waiting_state(), "response_received": False},
             headers=self._headers(),
             timeout=30,
         )

@@ -6,8 +6,11 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+
+from tests.airflow_compat import PROVIDERS_MANAGER_READS_CONNECTION_FORMS
 
 AIRFLOW = os.path.join(os.path.dirname(sys.executable), "airflow")
 
@@ -25,8 +28,17 @@ def test_providers_list_shows_the_provider():
     assert ours[0]["version"] == "0.1.0"
 
 
-@pytest.mark.parametrize(
+CONNECTION_FORMS = pytest.mark.parametrize(
     ("conn_type", "extras"), [("clipia", {"webhook_secrets", "webhook_base_url"}), ("clipwise", set())]
+)
+
+
+@CONNECTION_FORMS
+@pytest.mark.skipif(
+    not PROVIDERS_MANAGER_READS_CONNECTION_FORMS,
+    reason="Airflow 3.1's ProvidersManager builds connection forms from the hooks' WTForms fields, "
+    "only with Flask-AppBuilder installed; the form its API server shows is checked by "
+    "test_the_connection_form_shows_the_declared_fields",
 )
 def test_connection_types_declare_their_form(conn_type, extras):
     from airflow.providers_manager import ProvidersManager
@@ -40,6 +52,40 @@ def test_connection_types_declare_their_form(conn_type, extras):
         k.split("__")[-1] for k in manager.connection_form_widgets if k.startswith(f"extra__{conn_type}__")
     }
     assert widgets == extras
+
+
+def connection_form(conn_type: str) -> dict[str, Any]:
+    """The connection form of ``conn_type`` as Airflow's UI gets it (``GET /ui/connections/hook_meta``),
+    built in a fresh process: Airflow 3.1 builds it once per process, mocking Flask-AppBuilder."""
+    code = (
+        "import json\n"
+        "from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService\n"
+        "forms = {m.connection_type: m.model_dump(mode='json') for m in HookMetaService.hook_meta_data()}\n"
+        f"print('FORM', json.dumps(forms[{conn_type!r}]))\n"
+    )
+    built = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    (line,) = [line for line in built.stdout.splitlines() if line.startswith("FORM ")]
+    return dict(json.loads(line.removeprefix("FORM ")))
+
+
+@CONNECTION_FORMS
+def test_the_connection_form_shows_the_declared_fields(conn_type, extras):
+    form = connection_form(conn_type)
+    standard = form["standard_fields"]
+    assert {name for name, field in standard.items() if field and field["hidden"]} == {
+        "url_schema",
+        "port",
+        "login",
+    }
+    assert standard["host"]["title"] == "Base URL"
+    assert standard["host"]["placeholder"].startswith("https://")
+    assert standard["password"]["title"].startswith("API ")
+    extra_fields = form["extra_fields"] or {}
+    assert set(extra_fields) == extras
+    secrets = {name for name, field in extra_fields.items() if field["schema"].get("format") == "password"}
+    assert secrets == {name for name in extras if "secret" in name}
 
 
 def test_secret_extras_are_password_fields():

@@ -265,3 +265,16 @@ def test_without_a_task_state_store_the_end_is_counted_without_a_duration(stats:
     assert stats.of(metrics.JOBS_SUBMITTED) == stats.of(metrics.JOBS_SUCCEEDED) == [(1, TAGS)]
     assert stats.of(metrics.CREDITS_CHARGED) == [(2.5, TAGS)]
     assert stats.of(metrics.JOBS_DURATION) == []
+
+
+def test_without_a_task_state_store_a_retry_given_the_earlier_job_back_counts_a_reattach(
+    stats: RecordingStats, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    states: dict[str, JobState] = {}
+    job_id, _ = operator(states)._submit_or_resume(context(None))
+    retry = operator(states)
+    # the API answers the retry's submit, under the task's idempotency key, with the earlier job
+    monkeypatch.setattr(retry, "submit_job", lambda context, key: job_id)
+    assert retry._submit_or_resume(context(None, try_number=2))[0] == job_id
+    assert stats.of(metrics.JOBS_SUBMITTED) == [(1, TAGS)]
+    assert stats.of(metrics.JOBS_REATTACHED) == [(1, TAGS)]

@@ -252,15 +252,12 @@ def test_external_views_are_a_task_instance_tab_and_a_nav_page():
 
 
 def test_airflow_collects_the_ui_app_and_views():
-    from airflow import plugins_manager
-
-    from tests.airflow_compat import fastapi_plugin_apps
+    from tests.airflow_compat import fastapi_plugin_apps, ui_plugin_views
 
     apps = {app["name"]: app for app in fastapi_plugin_apps()}
     assert apps["Clipgen media UI"]["url_prefix"] == URL_PREFIX
     assert apps["Clipgen webhook receiver"]["url_prefix"] == "/clipgen"
-    views, _ = plugins_manager._get_ui_plugins()
-    assert {view["url_route"] for view in views} >= {"clipgen-media", "clipgen"}
+    assert {view["url_route"] for view in ui_plugin_views()} >= {"clipgen-media", "clipgen"}
 
 
 def test_importing_the_plugin_loads_neither_the_ui_app_nor_fastapi():

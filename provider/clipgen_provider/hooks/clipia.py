@@ -7,6 +7,7 @@ from typing import Any, ClassVar, cast
 
 from clipgen_provider.exceptions import ClipiaApiError
 from clipgen_provider.hooks._base import ClipgenApiHook
+from clipgen_provider.hooks._connection_form import connection_form_widgets, ui_field_behaviour
 from clipgen_provider.hooks._transport import quote_segment
 from clipgen_provider.jobs import JobState
 from clipgen_provider.media import MediaItem
@@ -35,6 +36,17 @@ class ClipiaHook(ClipgenApiHook):
 
     def __init__(self, clipia_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(clipia_conn_id, **kwargs)
+
+    # -- connection form (Airflow 3.1 reads it here; 3.2+ from the provider info) ------------------
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form's relabeled, hidden and prefilled fields."""
+        return ui_field_behaviour(cls.conn_type)
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The connection form's extra fields (the webhook secrets masked)."""
+        return connection_form_widgets(cls.conn_type)
 
     # -- queue ------------------------------------------------------------------------------
     def submit(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from clipgen_provider.exceptions import ClipgenConfigError, ClipwiseApiError
 from clipgen_provider.hooks._base import ClipgenApiHook
+from clipgen_provider.hooks._connection_form import ui_field_behaviour
 from clipgen_provider.hooks._transport import quote_segment
 from clipgen_provider.hooks.clipwise_uploads import (
     FileInput,
@@ -189,6 +190,12 @@ class ClipwiseHook(ClipgenApiHook):
 
     def __init__(self, clipwise_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(clipwise_conn_id, **kwargs)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form's relabeled, hidden and prefilled fields (Airflow 3.1 reads them
+        here; 3.2+ from the provider info). The form has no extra fields."""
+        return ui_field_behaviour(cls.conn_type)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.get_conn().request(method, path, **kwargs).data

@@ -338,12 +338,13 @@ class ClipgenJobOperator(JobLineageMixin, BaseOperator):
         """A retry on Airflow before 3.3 (no ``task_state_store``): the API is the ledger.
 
         Resubmitting with the task instance's key returns the job an earlier try started, running or
-        completed, without a new charge. Only when that job ended failed (not charged) does this try
-        submit anew, with its try-scoped key.
+        completed, without a new charge: this try re-attaches to it (counted as such, not as a new
+        submit). Only when that job ended failed (not charged) does this try submit anew, with its
+        try-scoped key.
         """
-        job_id = self._submit_recorded(context, ledger, key, try_key)
+        job_id, key = self._send_submit(context, ledger, key, try_key)
         if key == try_key:
-            return job_id
+            return self._record_new_job(ledger, key, job_id)
         state = self.read_job(job_id)
         if not state.terminal or state.succeeded:
             self.log.info(
@@ -353,6 +354,8 @@ class ClipgenJobOperator(JobLineageMixin, BaseOperator):
                 job_id,
                 state.describe(),
             )
+            ledger.save(key=key, job_id=job_id)  # no submit time: that was the earlier try's
+            self._job_metrics().reattached()
             return job_id
         self.log.warning(
             "No task_state_store in this Airflow runtime: the idempotency key returned %s %s of an earlier "
@@ -366,10 +369,16 @@ class ClipgenJobOperator(JobLineageMixin, BaseOperator):
         return self._submit_recorded(context, ledger, try_key, try_key)
 
     def _submit_recorded(self, context: Context, ledger: JobLedger, key: str, try_key: str) -> str:
-        """Record the key, submit, record the job id; a reused key with a new input gets ``try_key``."""
+        """Submit a new job (see :meth:`_send_submit`), record it and count it."""
+        job_id, key = self._send_submit(context, ledger, key, try_key)
+        return self._record_new_job(ledger, key, job_id)
+
+    def _send_submit(self, context: Context, ledger: JobLedger, key: str, try_key: str) -> tuple[str, str]:
+        """Record the key, submit; a reused key with a new input gets ``try_key``. Return the job id
+        and the key it was submitted with."""
         ledger.save(key=key, job_id=None)
         try:
-            job_id = self.submit_job(context, key)
+            return self.submit_job(context, key), key
         except ClipgenApiError as err:
             if err.code != "idempotency_key_reuse" or key == try_key:
                 raise
@@ -380,9 +389,11 @@ class ClipgenJobOperator(JobLineageMixin, BaseOperator):
                 key,
                 try_key,
             )
-            key = try_key
-            ledger.save(key=key, job_id=None)
-            job_id = self.submit_job(context, key)
+            ledger.save(key=try_key, job_id=None)
+            return self.submit_job(context, try_key), try_key
+
+    def _record_new_job(self, ledger: JobLedger, key: str, job_id: str) -> str:
+        """Record the job the API just accepted, with its submit time, and count it submitted."""
         ledger.save(key=key, job_id=job_id, submitted_at=time.time())
         self._job_metrics().submitted()
         return job_id

@@ -19,8 +19,6 @@ from airflow.models.xcom import XComModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clipgen_provider.webhooks._airflow_internals import decode_xcom_value
-
 
 @dataclass(frozen=True)
 class TaskInstanceKey:
@@ -63,8 +61,11 @@ def task_instance_facts(session: Session, key: TaskInstanceKey) -> TaskInstanceF
 
 
 def xcoms(session: Session, key: TaskInstanceKey, keys: Iterable[str]) -> dict[str, Any]:
-    """The task instance's XComs among ``keys`` (those it has), decoded. Airflow clears a task
-    instance's XComs when a new try starts, so these are always the latest try's."""
+    """The task instance's XComs among ``keys`` (those it has). Airflow clears a task instance's
+    XComs when a new try starts, so these are always the latest try's. A task's XComs reach the
+    database through the Task SDK, which stores the value itself on every supported Airflow
+    (3.1 keeps JSON text only for values written with ``XComModel.set``, as the webhook receiver
+    does: see :func:`clipgen_provider.webhooks._airflow_internals.decode_xcom_value`)."""
     rows = session.execute(
         select(XComModel.key, XComModel.value).where(
             XComModel.dag_id == key.dag_id,
@@ -74,7 +75,7 @@ def xcoms(session: Session, key: TaskInstanceKey, keys: Iterable[str]) -> dict[s
             XComModel.key.in_(list(keys)),
         )
     )
-    return {row.key: decode_xcom_value(row.value) for row in rows}
+    return {row.key: row.value for row in rows}
 
 
 def rendered_fields(session: Session, key: TaskInstanceKey) -> dict[str, Any] | None:

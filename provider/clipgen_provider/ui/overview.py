@@ -33,7 +33,6 @@ from clipgen_provider.ui.records import (
     declared_types,
     media_entries,
 )
-from clipgen_provider.webhooks._airflow_internals import decode_xcom_value
 
 #: the XCom that marks a finished generation
 MEDIA_KEY = "media_urls"
@@ -198,10 +197,8 @@ def _stored_value(page: Any) -> Any:
 
 
 def _item(row: Any) -> GalleryItem:
-    result = decode_xcom_value(row.result)
-    result = result if isinstance(result, dict) else {}
-    urls = decode_xcom_value(row.value)
-    stored = decode_xcom_value(row.stored)
+    result = row.result if isinstance(row.result, dict) else {}
+    urls, stored = row.value, row.stored
     cost = result.get("cost")
     model = result.get("model") or result.get("format")
     return GalleryItem(
@@ -263,7 +260,7 @@ def waiting_jobs(session: Session, readable: Collection[str], limit: int = WAITI
             row.task_id,
             row.map_index,
             row.operator,
-            None if row.job_id is None else str(decode_xcom_value(row.job_id)),
+            None if row.job_id is None else str(row.job_id),
             row.start_date,
         )
         for row in session.execute(query)
