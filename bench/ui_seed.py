@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Uuid, insert, select
 from sqlalchemy.orm import Session
 
 #: the models seeded: one generate task (mapped) and one plain task per run
@@ -86,6 +86,10 @@ def seed(
 
     now = now or datetime.now(tz=timezone.utc)
     bundle = bundle or _bundle(session)
+    # Airflow 3.1 keys task instances by the text of their UUID, 3.2 and later by the UUID itself
+    ti_id: Any = (
+        uuid.uuid4 if isinstance(TaskInstance.__table__.c.id.type, Uuid) else lambda: str(uuid.uuid4())
+    )
     dag_ids = plan.dag_ids()
     session.execute(
         insert(DagModel.__table__),
@@ -133,7 +137,7 @@ def seed(
             for index in range(plan.generations_per_run):
                 yield {
                     **common,
-                    "id": uuid.uuid4(),
+                    "id": ti_id(),
                     "task_id": GENERATE_TASK,
                     "map_index": index,
                     "operator": "ClipiaGenerateOperator",
@@ -141,7 +145,7 @@ def seed(
                 }
             yield {
                 **common,
-                "id": uuid.uuid4(),
+                "id": ti_id(),
                 "task_id": PLAIN_TASK,
                 "map_index": -1,
                 "operator": "PythonOperator",
