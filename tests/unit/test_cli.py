@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -21,6 +25,7 @@ from clipgen_provider.cli.commands import (
     read_input,
     wait_for_request,
 )
+from clipgen_provider.cli.interrupt import latched_interrupt
 from clipgen_provider.cli.output import flatten, object_rows, one_line, print_object, print_rows, table_cell
 from clipgen_provider.exceptions import ClipiaApiError
 from clipgen_provider.hooks.clipia import ClipiaHook
@@ -190,6 +195,20 @@ class ScriptedRequest:
         return {"request_id": request_id, "status": "COMPLETED", "output": {}}
 
 
+def wait_on(
+    request: ScriptedRequest,
+    timeout: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float] = time.time,
+    report: Callable[[str], None] = lambda line: None,
+) -> dict[str, Any]:
+    """``wait_for_request`` on ``req_1`` with ``--timeout timeout`` and ``--poll-interval 2``."""
+    return wait_for_request(
+        cast(ClipiaHook, request), "req_1", WaitBound(timeout, "--timeout"), 2.0,
+        report=report, clock=clock, sleep=sleep,
+    )  # fmt: skip
+
+
 def test_wait_reports_each_change_once_and_returns_the_result():
     clock = FakeClock()
     request = ScriptedRequest(
@@ -199,15 +218,7 @@ def test_wait_reports_each_change_once_and_returns_the_result():
         {"status": "COMPLETED"},
     )
     lines: list[str] = []
-    answer = wait_for_request(
-        cast(ClipiaHook, request),
-        "req_1",
-        WaitBound(60, "--timeout"),
-        2.0,
-        report=lines.append,
-        clock=clock.time,
-        sleep=clock.sleep,
-    )
+    answer = wait_on(request, 60, clock.sleep, clock.time, lines.append)
     assert answer["status"] == "COMPLETED"
     assert request.result_reads == 1
     assert lines == ["req_1: IN_QUEUE (queue position 1)", "req_1: IN_PROGRESS 50%", "req_1: COMPLETED"]
@@ -218,19 +229,36 @@ def test_wait_stops_at_its_deadline_with_exit_code_124():
     clock = FakeClock()
     request = ScriptedRequest({"status": "IN_PROGRESS", "progress": 10})
     with pytest.raises(CommandError) as caught:
-        wait_for_request(
-            cast(ClipiaHook, request),
-            "req_1",
-            WaitBound(5, "--timeout"),
-            2.0,
-            report=lambda line: None,
-            clock=clock.time,
-            sleep=clock.sleep,
-        )
+        wait_on(request, 5, clock.sleep, clock.time)
     assert caught.value.exit_code == commands.EXIT_TIMEOUT
     assert str(caught.value).startswith("Clipia request req_1 is still IN_PROGRESS 10% after 5 s (--timeout)")
     assert clock.sleeps == [2.0, 2.0, 1.0]  # the last poll lands on the deadline, not past it
     assert request.result_reads == 0
+
+
+class _RaisesSigintWhenCollected:
+    """An object whose finalizer receives a Ctrl-C: Python drops exceptions raised in finalizers."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0)  # the handler runs here, inside the finalizer
+
+
+def test_a_ctrl_c_dropped_in_a_finalizer_still_stops_the_wait(monkeypatch):
+    dropped: list[type[BaseException]] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: dropped.append(unraisable.exc_type))
+    previous = signal.getsignal(signal.SIGINT)
+
+    _RaisesSigintWhenCollected()  # Python's own handler: the interrupt is lost without a trace
+    assert dropped == [KeyboardInterrupt]
+
+    with latched_interrupt() as interrupt:
+        _RaisesSigintWhenCollected()
+        assert dropped == [KeyboardInterrupt, KeyboardInterrupt]
+        request = ScriptedRequest({"status": "IN_PROGRESS", "progress": 10})
+        with pytest.raises(KeyboardInterrupt):  # ... the latch raises it again at the next pause
+            wait_on(request, 60, interrupt.sleep)
+    assert signal.getsignal(signal.SIGINT) is previous
 
 
 # -- one-line errors ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow.utils.cli import suppress_logs_and_warning
 from airflow.utils.providers_configuration_loader import providers_configuration_loaded
 
+from clipgen_provider.cli.interrupt import latched_interrupt
 from clipgen_provider.cli.output import one_line, print_object, print_rows
 from clipgen_provider.exceptions import ClipgenError
 from clipgen_provider.hooks._transport import RetryPolicy
@@ -250,9 +251,11 @@ def wait(args: argparse.Namespace) -> None:
             f"--timeout must be a positive number of seconds (inf: no deadline), not {args.timeout:g}."
         )
     hook = _clipia(args)
-    with hook:
+    with hook, latched_interrupt() as interrupt:
         try:
-            answer = wait_for_request(hook, args.request_id, bound, args.poll_interval, report=_report)
+            answer = wait_for_request(
+                hook, args.request_id, bound, args.poll_interval, report=_report, sleep=interrupt.sleep
+            )
         except KeyboardInterrupt:
             raise CommandError(
                 f"Stopped waiting; Clipia request {args.request_id} keeps running: run wait "
