@@ -11,12 +11,15 @@ that needs SimpleAuthManager's teams.
 from __future__ import annotations
 
 import inspect
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.providers_manager import ProvidersManager
+
+from tests.airflow_cli import airflow_builds_execution_api_once
 
 try:
     from airflow.dag_processing.dagbag import BundleDagBag, DagBag, sync_bag_to_db
@@ -34,6 +37,16 @@ except ImportError:  # Airflow 3.1, 3.2: the API's idempotency store is the ledg
 #: ``ui-field-behaviour``); 3.1 only from the hooks' methods, and only with Flask-AppBuilder installed
 PROVIDERS_MANAGER_READS_CONNECTION_FORMS = hasattr(ProvidersManager, "_load_ui_metadata")
 
+#: Airflow 3.3: ``airflow dags test`` builds its in-process execution API once per process, not per
+#: task; before, the tests run ``airflow`` through :mod:`tests.airflow_cli`, which does the same
+BUILDS_EXECUTION_API_ONCE = airflow_builds_execution_api_once()
+#: the ``airflow`` command the tests run
+AIRFLOW_COMMAND = (
+    [str(Path(sys.executable).with_name("airflow"))]
+    if BUILDS_EXECUTION_API_ONCE
+    else [sys.executable, "-m", "tests.airflow_cli"]
+)
+
 #: Airflow 3.2+: SimpleAuthManager users are in teams, and a DAG of a team's bundle is that team's
 #: alone; Airflow 3.1's SimpleAuthManager has no teams (a viewer reads every DAG)
 SIMPLE_AUTH_MANAGER_HAS_TEAMS = "teams" in inspect.signature(SimpleAuthManagerUser.__init__).parameters
@@ -44,6 +57,8 @@ requires_teams = pytest.mark.skipif(
 )
 
 __all__ = [
+    "AIRFLOW_COMMAND",
+    "BUILDS_EXECUTION_API_ONCE",
     "HAS_TASK_STATE_STORE",
     "PROVIDERS_MANAGER_READS_CONNECTION_FORMS",
     "SIMPLE_AUTH_MANAGER_HAS_TEAMS",

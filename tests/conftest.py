@@ -6,8 +6,10 @@ Two DAG bundles: the example DAGs in ``dags/`` and the scenario DAGs the integra
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -19,11 +21,12 @@ REPO = Path(__file__).resolve().parents[1]
 # one migrated database template per test run (tests/migrated_db.py): the first conftest import of
 # the run (the controller, under pytest-xdist) names it, made only once a test needs it; workers and
 # child processes inherit the name
-os.environ.setdefault(
-    "CLIPGEN_TEST_DB_TEMPLATE",
-    str(Path(tempfile.gettempdir()) / f"clipgen-db-template-{uuid.uuid4().hex}" / "airflow.db"),
-)
+if "CLIPGEN_TEST_DB_TEMPLATE" not in os.environ:
+    _TEMPLATE_DIR = Path(tempfile.gettempdir()) / f"clipgen-db-template-{uuid.uuid4().hex}"
+    os.environ["CLIPGEN_TEST_DB_TEMPLATE"] = str(_TEMPLATE_DIR / "airflow.db")
+    atexit.register(shutil.rmtree, _TEMPLATE_DIR, ignore_errors=True)  # its namer removes it
 _HOME = Path(tempfile.mkdtemp(prefix="clipgen-airflow-home-"))
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
@@ -43,6 +46,14 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 )
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``dag.test()`` in this process builds Airflow's execution API once, as on Airflow 3.3
+    (:mod:`tests.airflow_cli`)."""
+    from tests.airflow_cli import share_in_process_execution_api
+
+    share_in_process_execution_api()
 
 
 # -- parallel workers (pytest-xdist, ``--dist loadfile``; see scripts/test.sh) ----------------------

@@ -15,17 +15,16 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from scripts.demo_reviewer import review_gates, run_with_reviewer
 
+from tests.airflow_compat import AIRFLOW_COMMAND
 from tests.conftest import REPO
 from tests.migrated_db import install_migrated_db
 
-AIRFLOW = os.path.join(os.path.dirname(sys.executable), "airflow")
 EXAMPLE_DAGS = sorted(p.stem for p in (REPO / "dags").glob("*.py") if not p.name.startswith("_"))
 #: every example DAG runs in the module fixture, one after the other
 pytestmark = pytest.mark.timeout(1800)
@@ -66,7 +65,7 @@ def secret_run(sandbox, tmp_path_factory):
             if dag_id in gates:
                 run_with_reviewer(env, dag_id, gates[dag_id], log, home)
             else:
-                command = [AIRFLOW, "dags", "test", dag_id]
+                command = [*AIRFLOW_COMMAND, "dags", "test", dag_id]
                 subprocess.run(
                     command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=600, check=False
                 )

@@ -15,7 +15,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +24,11 @@ import httpx
 
 from clipgen_provider.sandbox.clipia_http import key_fingerprint
 from clipgen_provider.sandbox.server import SandboxServer
+from tests.airflow_compat import AIRFLOW_COMMAND
 from tests.scenarios.metadata import MetadataDb, TaskInstanceRow
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_DAGS = Path(__file__).resolve().parent / "dags"
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 #: the longest one ``airflow dags test`` may take before it is killed and the test fails
 DAG_TEST_TIMEOUT = 240.0
 CLIPWISE_API = "/api/sdk/v1/"
@@ -141,7 +140,7 @@ class Scenario:
 
     def run(self, dag_id: str, conf: dict[str, Any] | None = None) -> DagTestRun:
         """``airflow dags test dag_id [--conf ...]`` in a child process, then its run from the database."""
-        command = [AIRFLOW, "dags", "test", dag_id]
+        command = [*AIRFLOW_COMMAND, "dags", "test", dag_id]
         if conf is not None:
             command += ["--conf", json.dumps(conf)]
         log_path = self.root / f"{dag_id}.log"
