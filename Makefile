@@ -6,7 +6,7 @@ setup:  ## create .venv and install the provider, the sandbox and the dev tools
 demo: setup  ## start the sandbox, run the example DAGs end to end with deferral, print the media
 	.venv/bin/python scripts/run_demo.py
 
-test: setup  ## the fast loop: lint, type-check, docs, unit, integration, scenario and benchmark tests
+test:  ## the fast loop: lint, type-check, docs, unit, integration, scenario and benchmark tests (sets up .venv first)
 	bash scripts/test.sh
 
 test-system: setup  ## the suites on whole Airflow deployments (SQLite, LocalExecutor): webhooks, review, HA (tests/system)

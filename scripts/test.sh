@@ -7,11 +7,22 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check provider dags tests scripts bench; ruff format --check provider dags tests scripts bench
-echo "== mypy"; mypy
-echo "== docs"; NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+# mypy and the docs build run beside the tests, filling the moments their workers wait; their
+# output follows the tests' and either failing fails the command
+checks_log="$(mktemp)"
+(echo "== mypy"; mypy; echo "== docs"; NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$(mktemp -d)") \
+    > "$checks_log" 2>&1 &
+checks=$!
 # PYTEST_WORKERS: pytest-xdist workers (default 4: on 2 cores, two workers left the CPU half idle
 # while tests wait on sandbox jobs and Airflow processes). Each test file is one work unit, longest
 # first (tests/conftest.py); PYTEST_WORKERS=0 runs everything in this process.
 echo "== pytest"
+tests_status=0
 python -m pytest -q -p no:cacheprovider --ignore=tests/production --ignore=tests/browser --ignore=tests/system \
-    -n "${PYTEST_WORKERS:-4}" --dist loadfile --no-loadscope-reorder "$@"
+    -n "${PYTEST_WORKERS:-4}" --dist loadfile --no-loadscope-reorder "$@" || tests_status=$?
+checks_status=0
+wait "$checks" || checks_status=$?
+cat "$checks_log"
+rm -f "$checks_log"
+[ "$checks_status" -eq 0 ] || echo "== mypy or the docs build failed (exit $checks_status)"
+exit $((tests_status != 0 ? tests_status : checks_status))

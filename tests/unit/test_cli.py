@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -240,25 +239,29 @@ class _RaisesSigintWhenCollected:
     """An object whose finalizer receives a Ctrl-C: Python drops exceptions raised in finalizers."""
 
     def __del__(self) -> None:
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0)  # the handler runs here, inside the finalizer
+        # delivered to this (the main) thread, whose handler runs before raise_signal returns (os.kill
+        # may hand the signal to another thread, and the handler then runs after the finalizer)
+        signal.raise_signal(signal.SIGINT)
 
 
 def test_a_ctrl_c_dropped_in_a_finalizer_still_stops_the_wait(monkeypatch):
     dropped: list[type[BaseException]] = []
     monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: dropped.append(unraisable.exc_type))
-    previous = signal.getsignal(signal.SIGINT)
+    # Python's own handler (a test that ran Airflow in this process before may have left another)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _RaisesSigintWhenCollected()  # the interrupt is lost without a trace
+        assert dropped == [KeyboardInterrupt]
 
-    _RaisesSigintWhenCollected()  # Python's own handler: the interrupt is lost without a trace
-    assert dropped == [KeyboardInterrupt]
-
-    with latched_interrupt() as interrupt:
-        _RaisesSigintWhenCollected()
-        assert dropped == [KeyboardInterrupt, KeyboardInterrupt]
-        request = ScriptedRequest({"status": "IN_PROGRESS", "progress": 10})
-        with pytest.raises(KeyboardInterrupt):  # ... the latch raises it again at the next pause
-            wait_on(request, 60, interrupt.sleep)
-    assert signal.getsignal(signal.SIGINT) is previous
+        with latched_interrupt() as interrupt:
+            _RaisesSigintWhenCollected()
+            assert dropped == [KeyboardInterrupt, KeyboardInterrupt]
+            request = ScriptedRequest({"status": "IN_PROGRESS", "progress": 10})
+            with pytest.raises(KeyboardInterrupt):  # ... the latch raises it again at the next pause
+                wait_on(request, 60, interrupt.sleep)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, outer)
 
 
 # -- one-line errors ------------------------------------------------------------------------------
