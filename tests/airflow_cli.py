@@ -12,30 +12,24 @@ their own processes (``dag.test()``); what the tasks do and the API answers is u
 from __future__ import annotations
 
 import functools
+import sys
 
+from airflow.sdk.execution_time import supervisor
 
-def airflow_builds_execution_api_once() -> bool:
-    """Whether this Airflow itself builds the in-process execution API once per process (3.3+)."""
-    from airflow.sdk.execution_time import supervisor
-
-    built_once = supervisor.in_process_api_server
-    return hasattr(built_once, "cache_info") and not getattr(built_once, "shared_by_tests", False)
+#: whether this Airflow itself builds the in-process execution API once per process (3.3+); read
+#: when this module is first imported, before :func:`share_in_process_execution_api` can change it
+AIRFLOW_BUILDS_EXECUTION_API_ONCE = hasattr(supervisor.in_process_api_server, "cache_info")
 
 
 def share_in_process_execution_api() -> None:
     """Build the in-process execution API once per process, as Airflow 3.3 does (once per task
     before)."""
-    from airflow.sdk.execution_time import supervisor
-
-    if hasattr(supervisor.in_process_api_server, "cache_info"):
-        return
-    shared = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
-    shared.shared_by_tests = True  # type: ignore[attr-defined]
-    supervisor.in_process_api_server = shared
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
 
 
 if __name__ == "__main__":
     from airflow.__main__ import main
 
     share_in_process_execution_api()
-    main()
+    sys.exit(main())  # as the ``airflow`` console script does: main's return value is the exit code

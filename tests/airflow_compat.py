@@ -19,7 +19,7 @@ import pytest
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.providers_manager import ProvidersManager
 
-from tests.airflow_cli import airflow_builds_execution_api_once
+from tests.airflow_cli import AIRFLOW_BUILDS_EXECUTION_API_ONCE
 
 try:
     from airflow.dag_processing.dagbag import BundleDagBag, DagBag, sync_bag_to_db
@@ -37,13 +37,11 @@ except ImportError:  # Airflow 3.1, 3.2: the API's idempotency store is the ledg
 #: ``ui-field-behaviour``); 3.1 only from the hooks' methods, and only with Flask-AppBuilder installed
 PROVIDERS_MANAGER_READS_CONNECTION_FORMS = hasattr(ProvidersManager, "_load_ui_metadata")
 
-#: Airflow 3.3: ``airflow dags test`` builds its in-process execution API once per process, not per
-#: task; before, the tests run ``airflow`` through :mod:`tests.airflow_cli`, which does the same
-BUILDS_EXECUTION_API_ONCE = airflow_builds_execution_api_once()
-#: the ``airflow`` command the tests run
+#: the ``airflow`` command the tests run: Airflow 3.3's own; before 3.3, whose ``airflow dags test``
+#: builds its in-process execution API once per task, through :mod:`tests.airflow_cli` (once per process)
 AIRFLOW_COMMAND = (
     [str(Path(sys.executable).with_name("airflow"))]
-    if BUILDS_EXECUTION_API_ONCE
+    if AIRFLOW_BUILDS_EXECUTION_API_ONCE
     else [sys.executable, "-m", "tests.airflow_cli"]
 )
 
@@ -58,7 +56,6 @@ requires_teams = pytest.mark.skipif(
 
 __all__ = [
     "AIRFLOW_COMMAND",
-    "BUILDS_EXECUTION_API_ONCE",
     "HAS_TASK_STATE_STORE",
     "PROVIDERS_MANAGER_READS_CONNECTION_FORMS",
     "SIMPLE_AUTH_MANAGER_HAS_TEAMS",
