@@ -4,22 +4,22 @@ Airflow 3.2 moved the DAG bag from ``airflow.models.dagbag`` to ``airflow.dag_pr
 and gave it a ``bundle_name``; tests reach both through here, so each supported version (3.1, 3.2,
 3.3) runs the same tests. ``HAS_TASK_STATE_STORE`` tells the tests whose expectations differ where
 the provider keeps its ledger (see ``docs/compatibility.md``); the other flags name what a version
-lacks (found by looking for it, never by version number), and :data:`requires_teams` skips a test
-that needs SimpleAuthManager's teams.
+lacks (found by looking for it, never by version number), :data:`requires_teams` skips a test
+that needs SimpleAuthManager's teams, and :func:`share_in_process_execution_api` gives 3.1 and 3.2
+the execution API cache 3.3 has.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.providers_manager import ProvidersManager
-
-from tests.airflow_cli import AIRFLOW_BUILDS_EXECUTION_API_ONCE
+from airflow.sdk.execution_time import supervisor
 
 try:
     from airflow.dag_processing.dagbag import BundleDagBag, DagBag, sync_bag_to_db
@@ -37,13 +37,14 @@ except ImportError:  # Airflow 3.1, 3.2: the API's idempotency store is the ledg
 #: ``ui-field-behaviour``); 3.1 only from the hooks' methods, and only with Flask-AppBuilder installed
 PROVIDERS_MANAGER_READS_CONNECTION_FORMS = hasattr(ProvidersManager, "_load_ui_metadata")
 
-#: the ``airflow`` command the tests run: Airflow 3.3's own; before 3.3, whose ``airflow dags test``
-#: builds its in-process execution API once per task, through :mod:`tests.airflow_cli` (once per process)
-AIRFLOW_COMMAND = (
-    [str(Path(sys.executable).with_name("airflow"))]
-    if AIRFLOW_BUILDS_EXECUTION_API_ONCE
-    else [sys.executable, "-m", "tests.airflow_cli"]
-)
+
+def share_in_process_execution_api() -> None:
+    """Build the in-process execution API that ``dag.test()`` runs tasks against once per process,
+    as Airflow 3.3 does. Airflow 3.1 and 3.2 build it again for every task, about 5 s of CPU each
+    (most of it Cadwyn generating the API's versioned routes); what the API answers is unchanged."""
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
+
 
 #: Airflow 3.2+: SimpleAuthManager users are in teams, and a DAG of a team's bundle is that team's
 #: alone; Airflow 3.1's SimpleAuthManager has no teams (a viewer reads every DAG)
@@ -55,13 +56,13 @@ requires_teams = pytest.mark.skipif(
 )
 
 __all__ = [
-    "AIRFLOW_COMMAND",
     "HAS_TASK_STATE_STORE",
     "PROVIDERS_MANAGER_READS_CONNECTION_FORMS",
     "SIMPLE_AUTH_MANAGER_HAS_TEAMS",
     "DagBag",
     "bundle_dag_bag",
     "requires_teams",
+    "share_in_process_execution_api",
     "sync_bag_to_db",
 ]
 

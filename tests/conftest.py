@@ -50,8 +50,8 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflo
 
 def pytest_configure(config: pytest.Config) -> None:
     """``dag.test()`` in this process builds Airflow's execution API once, as on Airflow 3.3
-    (:mod:`tests.airflow_cli`)."""
-    from tests.airflow_cli import share_in_process_execution_api
+    (:func:`tests.airflow_compat.share_in_process_execution_api`)."""
+    from tests.airflow_compat import share_in_process_execution_api
 
     share_in_process_execution_api()
 

@@ -1,21 +1,32 @@
-"""The real ``airflow clipgen …`` command against the sandbox: every command, every output format
-parsed, exit codes, one-line errors, and never a key in what it prints.
+"""The real ``airflow clipgen …`` commands against the sandbox: every command, every output format
+parsed, exit codes, one-line errors, and never a key in what they print.
 
-Each command runs as its own process, as a user runs it, so the tests group their checks to keep
-the launches few. Airflow 3.1 loads no CLI commands from providers: there the same commands run as
-``python -m clipgen_provider.cli``.
+Most commands run in this process, as Apache Airflow's own CLI tests run theirs: the ``airflow``
+parser, built once, parses the command line and ``args.func(args)`` runs the command, with stdout
+and stderr captured (``capsys``) and ``SystemExit`` read as the exit code. That is the parser and
+the code a user's ``airflow clipgen …`` runs, minus the ``airflow`` start-up (about 2 s of CPU per
+process). Airflow 3.1 loads no CLI commands from providers: there the commands run on the parser of
+``python -m clipgen_provider.cli`` (:func:`clipgen_provider.cli.definition.get_parser`).
+
+Four runs stay real processes, for what only a process shows: Ctrl-C (SIGINT to the process, exit
+130), ``--verbose`` (it re-levels and re-points the root logger's handlers for good, which in this
+process would leak into later tests, and pytest's log capture would change where its lines go), the
+``airflow`` entry point listing the ``clipgen`` commands, and ``python -m clipgen_provider.cli``.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,30 +43,94 @@ STANDALONE = [sys.executable, "-m", "clipgen_provider.cli"]
 #: Airflow 3.2 and later add the provider's ``cli`` commands to ``airflow``; 3.1 does not
 PROVIDER_CLI = hasattr(ProvidersManager, "cli_command_functions")
 CLIPGEN = [AIRFLOW, "clipgen"] if PROVIDER_CLI else STANDALONE
+#: what comes before a command's own arguments on :func:`parser`'s command line
+PREFIX = ("clipgen",) if PROVIDER_CLI else ()
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
+@functools.cache
+def parser() -> argparse.ArgumentParser:
+    """The parser ``airflow`` builds (3.2+), or that of ``python -m clipgen_provider.cli`` (3.1)."""
+    if PROVIDER_CLI:
+        from airflow.cli import cli_parser
+
+        return cli_parser.get_parser()
+    from clipgen_provider.cli import definition
+
+    return definition.get_parser()
+
+
+def exit_code(stop: SystemExit) -> int:
+    """The exit code a process would have after ``stop``: as Python's own exit does."""
+    if stop.code is None:
+        return 0
+    if isinstance(stop.code, int):
+        return stop.code
+    print(stop.code, file=sys.stderr)
+    return 1
+
+
+def logging_state() -> tuple[Any, ...]:
+    """What a command must leave as it found it: logging's global switch, the root logger's level
+    and its handlers with their levels and streams."""
+    root = logging.getLogger()
+    handlers = tuple((h, h.level, getattr(h, "stream", None)) for h in root.handlers)
+    return root.manager.disable, root.level, handlers
+
+
+def run_in_process(
+    argv: Sequence[str], capsys: pytest.CaptureFixture[str]
+) -> subprocess.CompletedProcess[str]:
+    """Parse and run one command here; what it printed, and its exit code.
+
+    Only ``SystemExit`` ends a command as a process's exit would; any other exception is raised on
+    to fail the test (a process would have printed it as a traceback). The command must restore the
+    SIGINT handler (``wait`` latches Ctrl-C) and logging (``suppress_logs_and_warning``).
+    """
+    capsys.readouterr()  # what the test printed before is not the command's
+    sigint = signal.getsignal(signal.SIGINT)
+    logging_before = logging_state()
+    try:
+        args = parser().parse_args([*PREFIX, *argv])
+        args.func(args)
+    except SystemExit as stop:
+        returncode = exit_code(stop)
+    else:
+        returncode = 0
+    printed = capsys.readouterr()
+    assert signal.getsignal(signal.SIGINT) is sigint, "the command left its SIGINT handler"
+    assert logging_state() == logging_before, "the command changed logging"
+    return subprocess.CompletedProcess([*PREFIX, *argv], returncode, printed.out, printed.err)
+
+
 @pytest.fixture
-def clipgen(clipia_conn: str, clipwise_conn: str) -> Run:
+def clipgen(
+    clipia_conn: str, clipwise_conn: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Run:
     """Run a ``clipgen`` command with this test's connections; check its exit code, and that
-    nothing it printed holds a key (this test's, or ``secrets``) or a traceback."""
+    nothing it printed holds a key (this test's, or ``secrets``) or a traceback.
+
+    It runs in this process (:func:`run_in_process`), or, given ``command`` (the process's command
+    line before ``args``), as its own process; ``env`` holds environment variables for this run.
+    """
 
     def run(
         *args: str,
         code: int = 0,
-        command: tuple[str, ...] | list[str] = CLIPGEN,
+        command: Sequence[str] | None = None,
         secrets: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [*command, *args],
-            env={**os.environ, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        with monkeypatch.context() as patch:
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            if command is None:
+                done = run_in_process(args, capsys)
+            else:
+                done = subprocess.run(
+                    [*command, *args], capture_output=True, text=True, timeout=120, check=False
+                )
         printed = done.stdout + done.stderr
         assert done.returncode == code, printed
         assert "Traceback" not in printed, printed
@@ -204,6 +279,8 @@ def test_wait_for_a_failed_request_prints_it_and_exits_1(clipgen, clipia_conn):
 
 
 def test_wait_timeout_and_ctrl_c_leave_the_request_running(clipgen, sandbox, clipia_conn):
+    """``--timeout`` runs in this process; Ctrl-C is a real SIGINT to a real ``wait`` process (its
+    handler, the exit code 130 and the last words are the process's own)."""
     with slow_jobs(sandbox, queue_seconds=0.0, run_seconds=120.0):
         request_id = submit("a red fox")
 
@@ -241,11 +318,14 @@ def test_wait_timeout_and_ctrl_c_leave_the_request_running(clipgen, sandbox, cli
 
 
 def test_connection_errors_never_show_the_key(clipgen, sandbox):
+    """``--verbose`` runs as a process: it re-levels the root logger's handlers and points them at
+    stderr for good, which in this process would leak into later tests (and pytest's log capture
+    would change where its lines go)."""
     wrong_key = f"wrong_{uuid.uuid4().hex}"
     bad = json.dumps({"conn_type": "clipia", "host": sandbox.url, "password": wrong_key})
     rejected = clipgen(
         "balance", "--conn-id", "clipia_wrong", "--verbose", "-o", "json",
-        code=1, secrets=(wrong_key,), env={"AIRFLOW_CONN_CLIPIA_WRONG": bad},
+        code=1, secrets=(wrong_key,), env={"AIRFLOW_CONN_CLIPIA_WRONG": bad}, command=CLIPGEN,
     )  # fmt: skip
     assert "HTTP Request: GET" in rejected.stderr  # --verbose logged the call (method and URL only)
     assert error_line(rejected, alone=False).startswith("Clipia HTTP 401 invalid_api_key: ")
@@ -297,6 +377,7 @@ def test_generations_get_and_cancel(clipgen, sandbox, clipwise_conn):
 
 # -- how the commands are reached -----------------------------------------------------------------
 def test_airflow_has_the_clipgen_commands_from_3_2_on(clipgen):
+    """A process: the ``airflow`` entry point itself lists the commands (or, on 3.1, refuses them)."""
     shown = clipgen("clipgen", "--help", command=[AIRFLOW], code=0 if PROVIDER_CLI else 2)
     if not PROVIDER_CLI:  # Airflow 3.1: the documented fallback is python -m clipgen_provider.cli
         assert "invalid choice: 'clipgen'" in shown.stdout + shown.stderr
@@ -316,5 +397,6 @@ def test_airflow_has_the_clipgen_commands_from_3_2_on(clipgen):
 
 
 def test_the_standalone_module_runs_the_same_commands(clipgen):
+    """A process: ``python -m clipgen_provider.cli``, the documented way on Airflow 3.1."""
     (account,) = parsed_json(clipgen("balance", "-o", "json", command=STANDALONE))
     assert account["balance"] == {"credits": 10000}

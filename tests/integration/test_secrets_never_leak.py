@@ -1,7 +1,10 @@
 """Run every example DAG with DEBUG logging and look for the API keys and webhook secrets anywhere.
 
-Searched: the command's whole output (task and trigger logs, in-process), the log files under
-AIRFLOW_HOME, every XCom value and every rendered template field in the metadata database.
+Each runs with ``airflow dags test`` in one home, forked from one warm process
+(:mod:`tests.airflow_forks`: Airflow imported and its execution API built once); a DAG with review
+gates runs as its own process beside the API server its reviewer answers through. Searched: the
+command's whole output (task and trigger logs, in-process), the log files under AIRFLOW_HOME, every
+XCom value and every rendered template field in the metadata database.
 
 One kind of line is left out: at DEBUG, Airflow 3.3.2's own supervisor prints each ``MaskSecret``
 request it relays (the value a task asks Airflow to mask, i.e. the secret itself) on the console of
@@ -14,14 +17,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 from scripts.demo_reviewer import review_gates, run_with_reviewer
 
-from tests.airflow_compat import AIRFLOW_COMMAND
+from tests.airflow_forks import AirflowForks
 from tests.conftest import REPO
 from tests.migrated_db import install_migrated_db
 
@@ -59,17 +61,15 @@ def secret_run(sandbox, tmp_path_factory):
     assert install_migrated_db(home / "airflow.db")  # the run's migrated template
     gates = review_gates(env)  # a review gate is answered as the demo does, through an API server
     outputs = {}
-    for dag_id in EXAMPLE_DAGS:
-        output = home / f"{dag_id}.output"
-        with output.open("w") as log:
+    with AirflowForks(env, home / "warm-airflow.log") as airflow:
+        for dag_id in EXAMPLE_DAGS:
+            output = home / f"{dag_id}.output"
             if dag_id in gates:
-                run_with_reviewer(env, dag_id, gates[dag_id], log, home)
+                with output.open("w") as log:
+                    run_with_reviewer(env, dag_id, gates[dag_id], log, home)
             else:
-                command = [*AIRFLOW_COMMAND, "dags", "test", dag_id]
-                subprocess.run(
-                    command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=600, check=False
-                )
-        outputs[dag_id] = output.read_text()
+                airflow.run(["dags", "test", dag_id], output, timeout=600)
+            outputs[dag_id] = output.read_text()
     return home, secrets, outputs
 
 
@@ -85,7 +85,7 @@ def test_no_secret_in_command_output_or_log_files(secret_run):
         dag_id: "\n".join(line for line in text.splitlines() if "msg=MaskSecret(" not in line)
         for dag_id, text in outputs.items()
     }
-    for path in Path(home, "logs").rglob("*"):
+    for path in [*Path(home, "logs").rglob("*"), *home.glob("*.log")]:  # task logs, the servers' output
         if path.is_file():
             texts[str(path)] = path.read_text(errors="replace")
     assert texts

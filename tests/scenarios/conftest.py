@@ -1,9 +1,9 @@
 """Fixtures of the scenario suite: one sandbox and one migrated Airflow database for the session,
 a fresh world per scenario, and an S3-compatible store on loopback for the object-store hand-off.
 
-Each scenario runs its DAGs with the real ``airflow dags test`` CLI in a child process, so the
-test process never imports Airflow; ``airflow db migrate`` runs once per test run and each scenario
-starts from a copy of that database (``tests/migrated_db.py``).
+Each scenario runs its DAGs with the real ``airflow dags test`` CLI in a child process (forked from
+a warm one, ``tests/airflow_forks.py``); ``airflow db migrate`` runs once per test run and each
+scenario starts from a copy of that database (``tests/migrated_db.py``).
 """
 
 from __future__ import annotations
@@ -33,13 +33,16 @@ def scenario_sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def scenario(tmp_path: Path, scenario_sandbox: SandboxServer) -> Scenario:
+def scenario(tmp_path: Path, scenario_sandbox: SandboxServer) -> Iterator[Scenario]:
     """A fresh scenario: its own Airflow home (the run's migrated database copied in), keys and media folder."""
     world = Scenario(root=tmp_path, sandbox=scenario_sandbox)
     world.home.mkdir()
     world.media_dir.mkdir()
     assert install_migrated_db(world.home / "airflow.db")
-    return world
+    try:
+        yield world
+    finally:
+        world.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,9 @@ sandbox keys for both APIs (the sandbox keeps one account, call log slice and fa
 a media folder, and the environment a user would export: ``AIRFLOW_CONN_CLIPIA_DEFAULT`` and
 ``AIRFLOW_CONN_CLIPWISE_DEFAULT`` pointed at the sandbox. :meth:`Scenario.run` runs
 ``airflow dags test <dag_id>`` in a child process and returns a :class:`DagTestRun` read back from
-that home's metadata database.
+that home's metadata database. The child is forked from a warm process kept for the scenario
+(:mod:`tests.airflow_forks`), so a scenario that runs two DAGs imports Airflow and builds its
+execution API once.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ import httpx
 
 from clipgen_provider.sandbox.clipia_http import key_fingerprint
 from clipgen_provider.sandbox.server import SandboxServer
-from tests.airflow_compat import AIRFLOW_COMMAND
+from tests.airflow_forks import AirflowForks
 from tests.scenarios.metadata import MetadataDb, TaskInstanceRow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,6 +108,7 @@ class Scenario:
     clipia_key: str = field(default_factory=lambda: f"clipia_test_{uuid.uuid4().hex}")
     clipwise_key: str = field(default_factory=lambda: f"cw_test_{uuid.uuid4().hex}")
     extra_env: dict[str, str] = field(default_factory=dict)
+    _airflow: AirflowForks | None = field(default=None, init=False, repr=False)
 
     @property
     def home(self) -> Path:
@@ -140,11 +141,15 @@ class Scenario:
 
     def run(self, dag_id: str, conf: dict[str, Any] | None = None) -> DagTestRun:
         """``airflow dags test dag_id [--conf ...]`` in a child process, then its run from the database."""
-        command = [*AIRFLOW_COMMAND, "dags", "test", dag_id]
+        command = ["dags", "test", dag_id]
         if conf is not None:
             command += ["--conf", json.dumps(conf)]
         log_path = self.root / f"{dag_id}.log"
-        returncode = run_command(command, self.env(), log_path)
+        log_path.unlink(missing_ok=True)
+        returncode = self._warm_airflow().run(command, log_path, timeout=DAG_TEST_TIMEOUT)
+        if returncode < 0:
+            with log_path.open("a") as log:
+                log.write(f"\n[scenario harness] killed after {DAG_TEST_TIMEOUT:g} s\n")
         output = log_path.read_text(errors="replace")
         latest = self.db.latest_run(dag_id)
         if latest is None:
@@ -159,6 +164,24 @@ class Scenario:
             self.db.task_instances(dag_id, run_id),
             self.db.xcoms(dag_id, run_id),
         )
+
+    def _warm_airflow(self) -> AirflowForks:
+        """The warm ``airflow`` process of this scenario's environment (started again if a test
+        changed :attr:`extra_env` since the last run)."""
+        env = self.env()
+        if self._airflow is not None and self._airflow.env != env:
+            self.close()
+        if self._airflow is None:
+            airflow = AirflowForks(env, self.root / "warm-airflow.log")
+            airflow.start()
+            self._airflow = airflow
+        return self._airflow
+
+    def close(self) -> None:
+        """Stop the scenario's warm ``airflow`` process, if one was started."""
+        airflow, self._airflow = self._airflow, None
+        if airflow is not None:
+            airflow.close()
 
     # -- the sandbox, as this scenario's keys see it ----------------------------------------------
     def clipia_account(self) -> dict[str, Any]:
@@ -216,18 +239,3 @@ class Scenario:
         """This scenario's fault rules not used up yet."""
         mine = {key_fingerprint(self.clipia_key), key_fingerprint(self.clipwise_key)}
         return [rule for rule in self.sandbox.faults() if rule["key_fingerprint"] in mine]
-
-
-def run_command(command: list[str], env: dict[str, str], log_path: Path) -> int:
-    """Run ``command`` with its output in ``log_path``; kill its process group after the timeout."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
-        )
-        try:
-            return process.wait(timeout=DAG_TEST_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            log.write(f"\n[scenario harness] killed after {DAG_TEST_TIMEOUT:g} s\n".encode())
-            return -signal.SIGKILL
