@@ -11,7 +11,13 @@ command's arguments, its output in the command's log file, in its own session, a
 ``airflow`` script does (``sys.exit(main())``). Each child
 starts from the same warm state, so one command's run cannot reach another's.
 
-Protocol: one JSON request per line on the server's stdin (``{"argv": [...], "log": path}``);
+A command may add variables to the environment, read after the fork: connections
+(``AIRFLOW_CONN_…``, looked up when a task asks for one) and a DAG file's own variables (read when
+the child parses it). Airflow's configuration (``AIRFLOW__…``) is read when Airflow is imported,
+so a command that changes it needs a warm process started with it.
+
+Protocol: one JSON request per line on the server's stdin (``{"argv": [...], "log": path,
+"env": {...}}``);
 on the pipe it was given, ``started <pid>`` then ``exit <status>`` for each, ``ready`` once warm.
 """
 
@@ -62,12 +68,14 @@ def _warm_up() -> None:
     asyncio.run(first_request())
 
 
-def _become_the_command(argv: list[str], log_path: str) -> NoReturn:
-    """In the forked child: become ``airflow <argv>``, output in ``log_path``: what the ``airflow``
-    script does (``sys.exit(main())``), so the process ends as that one would (an exception's
-    traceback and exit status 1, thread and exit handlers run at shutdown)."""
+def _become_the_command(argv: list[str], log_path: str, env: Mapping[str, str]) -> NoReturn:
+    """In the forked child: become ``airflow <argv>``, output in ``log_path``, ``env`` added to its
+    environment: what the ``airflow`` script does (``sys.exit(main())``), so the process ends as
+    that one would (an exception's traceback and exit status 1, thread and exit handlers run at
+    shutdown)."""
     from airflow.__main__ import main
 
+    os.environ.update(env)
     os.setsid()  # as a command started in its own session: a timeout kills its whole group
     with open(os.devnull, "rb") as nothing:
         os.dup2(nothing.fileno(), 0)
@@ -90,10 +98,15 @@ def serve(reply_fd: int) -> None:
         pid = os.fork()
         if pid == 0:
             reply.close()  # only the server answers the client
-            _become_the_command(request["argv"], request["log"])
+            _become_the_command(request["argv"], request["log"], request["env"])
         reply.write(f"started {pid}\n")
         _, wait_status = os.waitpid(pid, 0)
         reply.write(f"exit {os.waitstatus_to_exitcode(wait_status)}\n")
+
+
+def _is_configuration(variable: str) -> bool:
+    """Whether Airflow reads ``variable`` when it is imported (its home and configuration)."""
+    return variable == "AIRFLOW_HOME" or variable.startswith("AIRFLOW__")
 
 
 # -- the client ----------------------------------------------------------------------------------
@@ -147,12 +160,21 @@ class AirflowForks:
             self.close()
             raise
 
-    def run(self, argv: list[str], log_path: Path, timeout: float) -> int:
-        """``airflow <argv>`` with its output appended to ``log_path``; its exit status. After
-        ``timeout`` seconds its process group is killed and the status is ``-SIGKILL``."""
+    def run(
+        self, argv: list[str], log_path: Path, timeout: float, env: Mapping[str, str] | None = None
+    ) -> int:
+        """``airflow <argv>`` with its output appended to ``log_path`` and ``env`` added to the warm
+        process's environment (never Airflow's configuration: see the module docstring); its exit
+        status. After ``timeout`` seconds its process group is killed and the status is ``-SIGKILL``."""
+        added = dict(env or {})
+        changed = sorted(key for key in added if _is_configuration(key) and added[key] != self.env.get(key))
+        if changed:
+            raise ValueError(f"Airflow reads {changed} when it is imported: start a warm process with them")
         assert self._server is not None, "start() the warm process first"
         assert self._server.stdin is not None
-        self._server.stdin.write(json.dumps({"argv": argv, "log": str(log_path)}).encode() + b"\n")
+        self._server.stdin.write(
+            json.dumps({"argv": argv, "log": str(log_path), "env": added}).encode() + b"\n"
+        )
         self._server.stdin.flush()
         pid = int(self._expect("started", 60.0))
         try:

@@ -3,7 +3,7 @@ a fresh world per scenario, and an S3-compatible store on loopback for the objec
 
 Each scenario runs its DAGs with the real ``airflow dags test`` CLI in a child process (forked from
 a warm one, ``tests/airflow_forks.py``); ``airflow db migrate`` runs once per test run and each
-scenario starts from a copy of that database (``tests/migrated_db.py``).
+scenario starts from a fresh copy of that database (``tests/migrated_db.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import httpx
 import pytest
 
 from clipgen_provider.sandbox.server import SandboxServer
-from tests.migrated_db import install_migrated_db
-from tests.scenarios.harness import Scenario
+from tests.scenarios.harness import Scenario, ScenarioAirflow
 
 #: sandbox job timings: short, yet every job is seen queued and running by a 0.2 s poll
 QUEUE_SECONDS = 0.2
@@ -32,13 +31,24 @@ def scenario_sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def scenario_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioAirflow]:
+    """The Airflow home this process's scenarios run in, one at a time, and their warm process."""
+    airflow = ScenarioAirflow(tmp_path_factory.mktemp("scenario-airflow") / "airflow-home")
+    try:
+        yield airflow
+    finally:
+        airflow.close()
+
+
 @pytest.fixture
-def scenario(tmp_path: Path, scenario_sandbox: SandboxServer) -> Iterator[Scenario]:
-    """A fresh scenario: its own Airflow home (the run's migrated database copied in), keys and media folder."""
-    world = Scenario(root=tmp_path, sandbox=scenario_sandbox)
-    world.home.mkdir()
+def scenario(
+    tmp_path: Path, scenario_sandbox: SandboxServer, scenario_airflow: ScenarioAirflow
+) -> Iterator[Scenario]:
+    """A fresh scenario: a fresh copy of the run's migrated database, its own keys and media folder."""
+    scenario_airflow.reset()
+    world = Scenario(root=tmp_path, sandbox=scenario_sandbox, airflow=scenario_airflow)
     world.media_dir.mkdir()
-    assert install_migrated_db(world.home / "airflow.db")
     try:
         yield world
     finally:

@@ -5,9 +5,14 @@ sandbox keys for both APIs (the sandbox keeps one account, call log slice and fa
 a media folder, and the environment a user would export: ``AIRFLOW_CONN_CLIPIA_DEFAULT`` and
 ``AIRFLOW_CONN_CLIPWISE_DEFAULT`` pointed at the sandbox. :meth:`Scenario.run` runs
 ``airflow dags test <dag_id>`` in a child process and returns a :class:`DagTestRun` read back from
-that home's metadata database. The child is forked from a warm process kept for the scenario
-(:mod:`tests.airflow_forks`), so a scenario that runs two DAGs imports Airflow and builds its
-execution API once.
+that home's metadata database.
+
+The scenarios of one test process run one at a time in one :class:`ScenarioAirflow`: one home,
+whose database is reset to the migrated template for each scenario, and one warm process
+(:mod:`tests.airflow_forks`) that has imported Airflow and built its execution API; each
+``airflow dags test`` is a child forked from it with the scenario's connections and variables
+added. A scenario that changes Airflow's configuration (``AIRFLOW__…``, read at import) gets a warm
+process of its own.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import httpx
 from clipgen_provider.sandbox.clipia_http import key_fingerprint
 from clipgen_provider.sandbox.server import SandboxServer
 from tests.airflow_forks import AirflowForks
+from tests.migrated_db import install_migrated_db
 from tests.scenarios.metadata import MetadataDb, TaskInstanceRow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,21 +105,55 @@ class DagTestRun:
         assert (self.returncode, self.state) == (0, "success"), self.tail()
 
 
+class ScenarioAirflow:
+    """The Airflow home the scenarios of one test process run in, one scenario at a time, and the
+    warm ``airflow`` process their commands fork from (started at the first command)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._warm: AirflowForks | None = None
+
+    def env(self) -> dict[str, str]:
+        """The environment every scenario's commands share."""
+        return airflow_env(self.home)
+
+    def reset(self) -> None:
+        """A fresh database for the next scenario: a copy of the run's migrated template."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        assert install_migrated_db(self.home / "airflow.db")
+
+    def warm(self) -> AirflowForks:
+        """The shared warm process."""
+        if self._warm is None:
+            warm = AirflowForks(self.env(), self.home / "warm-airflow.log")
+            warm.start()
+            self._warm = warm
+        return self._warm
+
+    def close(self) -> None:
+        """Stop the shared warm process, if it was started."""
+        warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.close()
+
+
 @dataclass
 class Scenario:
-    """One test's isolated world: Airflow home, sandbox keys, media folder, environment."""
+    """One test's world: sandbox keys, media folder, environment, and the database of the
+    :class:`ScenarioAirflow` it runs in (fresh for each scenario)."""
 
     root: Path
     sandbox: SandboxServer
+    airflow: ScenarioAirflow
     clipia_key: str = field(default_factory=lambda: f"clipia_test_{uuid.uuid4().hex}")
     clipwise_key: str = field(default_factory=lambda: f"cw_test_{uuid.uuid4().hex}")
     extra_env: dict[str, str] = field(default_factory=dict)
-    _airflow: AirflowForks | None = field(default=None, init=False, repr=False)
+    _own_warm: AirflowForks | None = field(default=None, init=False, repr=False)
 
     @property
     def home(self) -> Path:
         """This scenario's ``AIRFLOW_HOME``."""
-        return self.root / "airflow-home"
+        return self.airflow.home
 
     @property
     def media_dir(self) -> Path:
@@ -146,7 +186,10 @@ class Scenario:
             command += ["--conf", json.dumps(conf)]
         log_path = self.root / f"{dag_id}.log"
         log_path.unlink(missing_ok=True)
-        returncode = self._warm_airflow().run(command, log_path, timeout=DAG_TEST_TIMEOUT)
+        env = self.env()
+        shared = self.airflow.env()
+        added = {key: value for key, value in env.items() if shared.get(key) != value}
+        returncode = self._warm_for(env, added).run(command, log_path, timeout=DAG_TEST_TIMEOUT, env=added)
         if returncode < 0:
             with log_path.open("a") as log:
                 log.write(f"\n[scenario harness] killed after {DAG_TEST_TIMEOUT:g} s\n")
@@ -165,23 +208,24 @@ class Scenario:
             self.db.xcoms(dag_id, run_id),
         )
 
-    def _warm_airflow(self) -> AirflowForks:
-        """The warm ``airflow`` process of this scenario's environment (started again if a test
-        changed :attr:`extra_env` since the last run)."""
-        env = self.env()
-        if self._airflow is not None and self._airflow.env != env:
+    def _warm_for(self, env: dict[str, str], added: dict[str, str]) -> AirflowForks:
+        """The shared warm process, or, if this scenario changes Airflow's configuration, one of its
+        own (started again if a test changed :attr:`extra_env` since the last run)."""
+        if not any(key.startswith("AIRFLOW__") for key in added):
+            return self.airflow.warm()
+        if self._own_warm is not None and self._own_warm.env != env:
             self.close()
-        if self._airflow is None:
-            airflow = AirflowForks(env, self.root / "warm-airflow.log")
-            airflow.start()
-            self._airflow = airflow
-        return self._airflow
+        if self._own_warm is None:
+            warm = AirflowForks(env, self.root / "warm-airflow.log")
+            warm.start()
+            self._own_warm = warm
+        return self._own_warm
 
     def close(self) -> None:
-        """Stop the scenario's warm ``airflow`` process, if one was started."""
-        airflow, self._airflow = self._airflow, None
-        if airflow is not None:
-            airflow.close()
+        """Stop this scenario's own warm process, if it needed one."""
+        warm, self._own_warm = self._own_warm, None
+        if warm is not None:
+            warm.close()
 
     # -- the sandbox, as this scenario's keys see it ----------------------------------------------
     def clipia_account(self) -> dict[str, Any]:
