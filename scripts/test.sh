@@ -13,13 +13,14 @@ checks_log="$(mktemp)"
 (echo "== mypy"; mypy; echo "== docs"; NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$(mktemp -d)") \
     > "$checks_log" 2>&1 &
 checks=$!
-# PYTEST_WORKERS: pytest-xdist workers (default 4: on 2 cores, two workers left the CPU half idle
-# while tests wait on sandbox jobs and Airflow processes). Each test file is one work unit, longest
-# first (tests/conftest.py); PYTEST_WORKERS=0 runs everything in this process.
+# PYTEST_WORKERS: pytest-xdist workers (default 6: on 2 cores, tests spend much of their time waiting
+# on sandbox jobs and Airflow processes; with four workers the CPU was 85 % busy, with six 95 %).
+# Each test file is one work unit, longest first (tests/conftest.py); PYTEST_WORKERS=0 runs
+# everything in this process.
 echo "== pytest"
 tests_status=0
 python -m pytest -q -p no:cacheprovider --ignore=tests/production --ignore=tests/browser --ignore=tests/system \
-    -n "${PYTEST_WORKERS:-4}" --dist loadfile --no-loadscope-reorder "$@" || tests_status=$?
+    -n "${PYTEST_WORKERS:-6}" --dist loadfile --no-loadscope-reorder "$@" || tests_status=$?
 checks_status=0
 wait "$checks" || checks_status=$?
 cat "$checks_log"

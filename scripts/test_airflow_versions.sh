@@ -3,7 +3,7 @@
 # supports (the README's test command covers the newest, 3.3). Each version gets its own virtual
 # environment, resolved as of a few days after that release (uv --exclude-newer): the dependencies a
 # deployment of that release installed, the way Airflow's constraint files pin them.
-# Four pytest-xdist workers as in scripts/test.sh (PYTEST_WORKERS=0: everything in one process).
+# Six pytest-xdist workers as in scripts/test.sh (PYTEST_WORKERS=0: everything in one process).
 # Usage: bash scripts/test_airflow_versions.sh [VERSION ...] [-- PYTEST ARGS]   (default: every version)
 set -euo pipefail
 export UV_COMPILE_BYTECODE=1  # see scripts/setup.sh
@@ -30,6 +30,6 @@ for version in "${versions[@]}"; do
     echo "== Airflow $version ($venv)"
     started=$SECONDS
     "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/scenarios \
-        -n "${PYTEST_WORKERS:-4}" --dist loadfile --no-loadscope-reorder "$@"
+        -n "${PYTEST_WORKERS:-6}" --dist loadfile --no-loadscope-reorder "$@"
     echo "== Airflow $version: $((SECONDS - started)) s"
 done
