@@ -104,14 +104,16 @@ def serve(reply_fd: int) -> None:
         reply.write(f"exit {os.waitstatus_to_exitcode(wait_status)}\n")
 
 
-def _is_configuration(variable: str) -> bool:
-    """Whether Airflow reads ``variable`` when it is imported (its home and configuration)."""
+def read_at_import(variable: str) -> bool:
+    """Whether Airflow reads ``variable`` when it is imported (its home and configuration): a
+    command that changes one needs a warm process started with it."""
     return variable == "AIRFLOW_HOME" or variable.startswith("AIRFLOW__")
 
 
 # -- the client ----------------------------------------------------------------------------------
 class AirflowForks:
-    """``airflow`` commands in ``env``, each forked from one warm process; a context manager.
+    """``airflow`` commands in ``env``, each forked from one warm process, started by the first
+    command or on entering it as a context manager.
 
     :param env: the environment of every command (as for ``subprocess.run``)
     :param log_path: where the warm process's own output goes
@@ -167,10 +169,12 @@ class AirflowForks:
         process's environment (never Airflow's configuration: see the module docstring); its exit
         status. After ``timeout`` seconds its process group is killed and the status is ``-SIGKILL``."""
         added = dict(env or {})
-        changed = sorted(key for key in added if _is_configuration(key) and added[key] != self.env.get(key))
+        changed = sorted(key for key in added if read_at_import(key) and added[key] != self.env.get(key))
         if changed:
             raise ValueError(f"Airflow reads {changed} when it is imported: start a warm process with them")
-        assert self._server is not None, "start() the warm process first"
+        if self._server is None:
+            self.start()
+        assert self._server is not None
         assert self._server.stdin is not None
         self._server.stdin.write(
             json.dumps({"argv": argv, "log": str(log_path), "env": added}).encode() + b"\n"
@@ -211,15 +215,11 @@ class AirflowForks:
             if left <= 0:
                 raise TimeoutError(f"no '{word}' from the warm airflow process in {timeout:.0f} s")
             readable, _, _ = select.select([self._replies], [], [], min(left, 1.0))
-            if readable:
-                chunk = os.read(self._replies, 4096)
-                if not chunk:
-                    tail = self.log_path.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"the warm airflow process exited; its log ends:\n{tail}")
-                self._buffer += chunk
-            elif self._server.poll() is not None:
+            chunk = os.read(self._replies, 4096) if readable else b""
+            if not chunk and (readable or self._server.poll() is not None):  # end of the pipe, or no process
                 tail = self.log_path.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"the warm airflow process exited; its log ends:\n{tail}")
+            self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         head, _, rest = line.decode().partition(" ")
         if head != word:

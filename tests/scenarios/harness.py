@@ -29,11 +29,10 @@ import httpx
 
 from clipgen_provider.sandbox.clipia_http import key_fingerprint
 from clipgen_provider.sandbox.server import SandboxServer
-from tests.airflow_forks import AirflowForks
+from tests.airflow_forks import AirflowForks, read_at_import
 from tests.migrated_db import install_migrated_db
 from tests.scenarios.metadata import MetadataDb, TaskInstanceRow
 
-REPO = Path(__file__).resolve().parents[2]
 SCENARIO_DAGS = Path(__file__).resolve().parent / "dags"
 #: the longest one ``airflow dags test`` may take before it is killed and the test fails
 DAG_TEST_TIMEOUT = 240.0
@@ -111,30 +110,17 @@ class ScenarioAirflow:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self._warm: AirflowForks | None = None
-
-    def env(self) -> dict[str, str]:
-        """The environment every scenario's commands share."""
-        return airflow_env(self.home)
+        #: its environment (``.env``) is the one every scenario's commands share
+        self.warm = AirflowForks(airflow_env(home), home / "warm-airflow.log")
 
     def reset(self) -> None:
         """A fresh database for the next scenario: a copy of the run's migrated template."""
         self.home.mkdir(parents=True, exist_ok=True)
         assert install_migrated_db(self.home / "airflow.db")
 
-    def warm(self) -> AirflowForks:
-        """The shared warm process."""
-        if self._warm is None:
-            warm = AirflowForks(self.env(), self.home / "warm-airflow.log")
-            warm.start()
-            self._warm = warm
-        return self._warm
-
     def close(self) -> None:
         """Stop the shared warm process, if it was started."""
-        warm, self._warm = self._warm, None
-        if warm is not None:
-            warm.close()
+        self.warm.close()
 
 
 @dataclass
@@ -187,7 +173,7 @@ class Scenario:
         log_path = self.root / f"{dag_id}.log"
         log_path.unlink(missing_ok=True)
         env = self.env()
-        shared = self.airflow.env()
+        shared = self.airflow.warm.env
         added = {key: value for key, value in env.items() if shared.get(key) != value}
         returncode = self._warm_for(env, added).run(command, log_path, timeout=DAG_TEST_TIMEOUT, env=added)
         if returncode < 0:
@@ -210,15 +196,12 @@ class Scenario:
 
     def _warm_for(self, env: dict[str, str], added: dict[str, str]) -> AirflowForks:
         """The shared warm process, or, if this scenario changes Airflow's configuration, one of its
-        own (started again if a test changed :attr:`extra_env` since the last run)."""
-        if not any(key.startswith("AIRFLOW__") for key in added):
-            return self.airflow.warm()
-        if self._own_warm is not None and self._own_warm.env != env:
+        own (a new one if a test changed :attr:`extra_env` since the last run)."""
+        if not any(read_at_import(key) for key in added):
+            return self.airflow.warm
+        if self._own_warm is None or self._own_warm.env != env:
             self.close()
-        if self._own_warm is None:
-            warm = AirflowForks(env, self.root / "warm-airflow.log")
-            warm.start()
-            self._own_warm = warm
+            self._own_warm = AirflowForks(env, self.root / "warm-airflow.log")
         return self._own_warm
 
     def close(self) -> None:
